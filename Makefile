@@ -1,0 +1,77 @@
+# strata: one binary, built from src/ by plain make.
+#   make          release build  -> build/strata
+#   make asan     ASan+UBSan     -> build/asan/strata
+#   make unit     C unit tests (ASan+UBSan), run them
+#   make test     dependencies, sanitizer build, unit + integration tests
+#   make demo     dependencies, release build, the end-to-end demo
+#   make bench    the benchmark (see bench/README.md)
+
+CC      ?= cc
+PG_INC  := $(shell pg_config --includedir 2>/dev/null)
+PG_SINC := $(shell pg_config --includedir-server 2>/dev/null)
+PKGS    := libzstd liblz4 libcrypto json-c
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+               -Isrc -I$(PG_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    := -lpq $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+SRC     := $(shell find src -name '*.c' | sort)
+HDR     := $(shell find src -name '*.h')
+OBJ     := $(patsubst src/%.c,build/obj/%.o,$(SRC))
+AOBJ    := $(patsubst src/%.c,build/asan/obj/%.o,$(SRC))
+LIBOBJ  := $(filter-out build/obj/main.o,$(OBJ))
+ALIBOBJ := $(filter-out build/asan/obj/main.o,$(AOBJ))
+
+OPT     := -O2 -g
+SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: all asan unit test demo bench deps clean
+all: build/strata
+
+build/strata: $(OBJ)
+	$(CC) $(OPT) -o $@ $^ $(LIBS)
+
+build/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	@echo '  CC      $<'
+	@$(CC) $(CFLAGS_BASE) $(OPT) -c -o $@ $<
+
+# PostgreSQL's page checksum is built the way PostgreSQL builds it:
+# unrolled and vectorised, it is on the backup's hot path.
+build/obj/pg/page_checksum.o build/asan/obj/pg/page_checksum.o: CFLAGS_BASE += -I$(PG_SINC) -funroll-loops -ftree-vectorize
+
+asan: build/asan/strata
+build/asan/strata: $(AOBJ)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+build/asan/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	@echo '  CC [san] $<'
+	@$(CC) $(CFLAGS_BASE) $(SAN) -c -o $@ $<
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
+build/asan/unit/%: tests/unit/%.c $(ALIBOBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SAN) -Itests/unit -o $@ $< $(ALIBOBJ) $(LIBS)
+
+unit: $(UNIT_BIN)
+	@bash tests/run-unit.sh $(UNIT_BIN)
+
+deps:
+	@bash scripts/install-deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory asan $(UNIT_BIN)
+	@bash tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@STRATA_BENCH_DEPS=1 bash scripts/install-deps.sh
+	@bash bench/run.sh
+
+clean:
+	rm -rf build

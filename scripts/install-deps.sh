@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what strata needs to build, test and demo on Debian 12.
+# Idempotent: packages already present are not fetched again, and the
+# unprivileged user that runs PostgreSQL is created only once.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential pkg-config
+  libpq-dev libzstd-dev liblz4-dev libssl-dev libcurl4-openssl-dev
+  libmicrohttpd-dev libjson-c-dev postgresql-server-dev-15
+  postgresql-15 postgresql-contrib postgresql-client-15
+  zstd lz4 procps util-linux
+)
+# The benchmark compares against these; they are installed only on request.
+if [ "${STRATA_BENCH_DEPS:-0}" = 1 ]; then
+  PACKAGES+=(pgbackrest)
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's postgresql package creates and starts a default cluster; strata's
+# tests and demo start their own servers and never use it.
+if [ "$(id -u)" -eq 0 ] && command -v pg_lsclusters >/dev/null 2>&1; then
+  if pg_lsclusters -h 2>/dev/null | awk '$4=="online"' | grep -q .; then
+    pg_lsclusters -h | awk '$4=="online"{print $1, $2}' | while read -r v c; do
+      pg_ctlcluster "$v" "$c" stop || true
+    done
+  fi
+fi
+
+# PostgreSQL refuses to run as root: tests and demo run as this user.
+if [ "$(id -u)" -eq 0 ] && ! id strata >/dev/null 2>&1; then
+  useradd --system --create-home --shell /bin/bash strata
+fi
+exit 0

@@ -1,0 +1,51 @@
+/* Small helpers: memory, strings, number and size parsing, file system, time. */
+#ifndef STRATA_UTIL_H
+#define STRATA_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+bool str_starts_with(const char *s, const char *prefix);
+bool str_ends_with(const char *s, const char *suffix);
+
+/* Growable byte buffer. */
+typedef struct Buffer
+{
+    char *data;
+    size_t len;
+    size_t cap;
+} Buffer;
+void buffer_append(Buffer *b, const void *data, size_t len);
+void buffer_appendf(Buffer *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buffer_free(Buffer *b);
+
+/* "5M", "100k", "1G", "12345": bytes (powers of 1024). */
+int parse_size(const char *text, uint64_t *out, Error *err);
+int parse_int_range(const char *text, long min, long max, long *out, Error *err);
+
+void hex_encode(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
+
+/* File system. */
+int mkdir_p(const char *path, mode_t mode, Error *err);
+int dir_is_empty(const char *path, bool *empty, Error *err); /* absent counts as empty */
+int fsync_path(const char *path, bool is_dir, Error *err);
+int remove_tree_contents(const char *path, Error *err);   /* keeps `path` itself */
+int read_small_file(const char *path, Buffer *out, Error *err);
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, Error *err);
+
+/* Wall clock. */
+double now_seconds(void);                       /* monotonic */
+void format_utc(time_t t, char *out, size_t n); /* 2026-11-24 15:50:37+00 */
+void format_bytes(uint64_t bytes, char *out, size_t n);
+
+#endif

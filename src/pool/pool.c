@@ -1,0 +1,211 @@
+#include "pool/pool.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "pool/sealed.h"
+
+int
+pool_init(const char *location, Error *err)
+{
+    Storage *s;
+    if (storage_open(location, &s, err) != 0)
+        return -1;
+    bool exists = false;
+    int rc = storage_exists(s, POOL_DESCRIPTOR, &exists, err);
+    if (rc == 0 && exists)
+    {
+        storage_close(s);
+        return error_set(err, "%s is already a strata pool", location);
+    }
+    StorageList l = {0};
+    if (rc == 0)
+        rc = storage_list(s, "", &l, err);
+    if (rc == 0 && l.count > 0)
+        rc = error_set(err, "%s is not empty and not a strata pool: refusing to make it one", location);
+    storage_list_free(&l);
+    if (rc == 0)
+    {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "format", json_object_new_int(POOL_FORMAT));
+        json_object_object_add(o, "created_by", json_object_new_string("strata"));
+        json_object_object_add(o, "created_at", json_object_new_int64((int64_t) time(NULL)));
+        rc = sealed_put(s, POOL_DESCRIPTOR, o, err);
+        json_object_put(o);
+    }
+    storage_close(s);
+    return rc;
+}
+
+int
+pool_open(const char *location, Pool **out, Error *err)
+{
+    Storage *s;
+    if (storage_open(location, &s, err) != 0)
+        return -1;
+    json_object *desc;
+    bool missing;
+    if (sealed_get(s, POOL_DESCRIPTOR, &desc, &missing, err) != 0)
+    {
+        storage_close(s);
+        return error_prefix(err, "pool %s: ", location);
+    }
+    if (missing)
+    {
+        storage_close(s);
+        return error_set(err, "%s is not a strata pool (no %s); create one with: strata pool-init --pool %s", location,
+                         POOL_DESCRIPTOR, location);
+    }
+    json_object *fmt;
+    int format = json_object_object_get_ex(desc, "format", &fmt) ? json_object_get_int(fmt) : -1;
+    json_object_put(desc);
+    if (format != POOL_FORMAT)
+    {
+        storage_close(s);
+        return error_set(err, "pool %s has format %d; this strata reads format %d", location, format, POOL_FORMAT);
+    }
+    Pool *p = xcalloc(1, sizeof(*p));
+    p->storage = s;
+    p->location = xstrdup(location);
+    *out = p;
+    return 0;
+}
+
+void
+pool_close(Pool *p)
+{
+    if (!p)
+        return;
+    storage_close(p->storage);
+    free(p->location);
+    free(p);
+}
+
+int
+node_name_check(const char *node, Error *err)
+{
+    if (!node || !*node)
+        return error_set(err, "no node given (use --node or STRATA_NODE)");
+    if (strlen(node) > 200)
+        return error_set(err, "--node '%s' is too long (200 characters at most)", node);
+    for (const char *c = node; *c; c++)
+    {
+        if (!(isalnum((unsigned char) *c) || *c == '_' || *c == '-' || *c == '.' || *c == '/'))
+            return error_set(err, "--node '%s': '%c' is not allowed (letters, digits, _ - . and /)", node, *c);
+    }
+    if (node[0] == '/' || node[0] == '.' || strstr(node, "//") || strstr(node, "/.") ||
+        node[strlen(node) - 1] == '/')
+        return error_set(err, "--node '%s': not a valid name", node);
+    return 0;
+}
+
+static char *
+node_info_path(const char *node)
+{
+    return xprintf("nodes/%s/node.json", node);
+}
+
+int
+node_info_read(Pool *p, const char *node, NodeInfo *info, bool *exists, Error *err)
+{
+    char *path = node_info_path(node);
+    json_object *o;
+    bool missing;
+    int rc = sealed_get(p->storage, path, &o, &missing, err);
+    free(path);
+    memset(info, 0, sizeof(*info));
+    *exists = false;
+    if (rc != 0 || missing)
+        return rc;
+    json_object *v;
+    if (json_object_object_get_ex(o, "system_identifier", &v))
+        info->system_identifier = strtoull(json_object_get_string(v), NULL, 10);
+    if (json_object_object_get_ex(o, "pg_version_num", &v))
+        info->pg_version_num = json_object_get_int(v);
+    if (json_object_object_get_ex(o, "wal_segment_size", &v))
+        info->wal_segment_size = (uint64_t) json_object_get_int64(v);
+    json_object_put(o);
+    *exists = true;
+    return 0;
+}
+
+static int
+node_info_write(Pool *p, const char *node, const NodeInfo *info, Error *err)
+{
+    char sysid[32];
+    snprintf(sysid, sizeof(sysid), "%" PRIu64, info->system_identifier);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "system_identifier", json_object_new_string(sysid));
+    json_object_object_add(o, "pg_version_num", json_object_new_int(info->pg_version_num));
+    json_object_object_add(o, "wal_segment_size", json_object_new_int64((int64_t) info->wal_segment_size));
+    char *path = node_info_path(node);
+    int rc = sealed_put(p->storage, path, o, err);
+    free(path);
+    json_object_put(o);
+    return rc;
+}
+
+int
+node_info_ensure(Pool *p, const char *node, NodeInfo *info, Error *err)
+{
+    NodeInfo have;
+    bool exists;
+    if (node_info_read(p, node, &have, &exists, err) != 0)
+        return -1;
+    if (!exists)
+        return node_info_write(p, node, info, err);
+    if (info->system_identifier && have.system_identifier != info->system_identifier)
+        return error_set(err,
+                         "node %s in pool %s belongs to PostgreSQL system %" PRIu64 ", not %" PRIu64
+                         " (is another cluster's archive_command or backup pointed at this node?)",
+                         node, p->location, have.system_identifier, info->system_identifier);
+    if (info->wal_segment_size && have.wal_segment_size && have.wal_segment_size != info->wal_segment_size)
+        return error_set(err, "node %s in pool %s has WAL segment size %" PRIu64 ", not %" PRIu64, node, p->location,
+                         have.wal_segment_size, info->wal_segment_size);
+    bool update = false;
+    if (info->pg_version_num && have.pg_version_num != info->pg_version_num)
+    {
+        if (have.pg_version_num / 10000 && have.pg_version_num / 10000 != info->pg_version_num / 10000)
+            return error_set(err, "node %s in pool %s holds PostgreSQL %d, not %d", node, p->location,
+                             have.pg_version_num / 10000, info->pg_version_num / 10000);
+        have.pg_version_num = info->pg_version_num;   /* a minor upgrade */
+        update = true;
+    }
+    if (!have.wal_segment_size && info->wal_segment_size)
+    {
+        have.wal_segment_size = info->wal_segment_size;
+        update = true;
+    }
+    *info = have;
+    return update ? node_info_write(p, node, &have, err) : 0;
+}
+
+char *
+pool_backups_dir(const char *node)
+{
+    return xprintf("nodes/%s/backups", node);
+}
+
+char *
+pool_backup_dir(const char *node, const char *id)
+{
+    return xprintf("nodes/%s/backups/%s", node, id);
+}
+
+char *
+pool_manifest_path(const char *node, const char *id)
+{
+    return xprintf("nodes/%s/backups/%s/backup.manifest", node, id);
+}
+
+char *
+pool_wal_dir(const char *node)
+{
+    return xprintf("nodes/%s/wal", node);
+}
