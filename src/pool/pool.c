@@ -209,3 +209,64 @@ pool_wal_dir(const char *node)
 {
     return xprintf("nodes/%s/wal", node);
 }
+
+/* Node names may contain '/', so nodes are found by their node.json,
+ * a few levels deep at most. */
+static int
+find_nodes(Pool *p, const char *prefix, int depth, char ***names, size_t *count, Error *err)
+{
+    char *dir = *prefix ? xprintf("nodes/%s", prefix) : xstrdup("nodes");
+    StorageList l;
+    int rc = storage_list(p->storage, dir, &l, err);
+    free(dir);
+    if (rc != 0)
+        return -1;
+    for (size_t i = 0; i < l.count && rc == 0; i++)
+    {
+        const StorageEntry *e = &l.entries[i];
+        if (!strcmp(e->name, "node.json") && *prefix)
+        {
+            *names = xrealloc(*names, (*count + 1) * sizeof(char *));
+            (*names)[(*count)++] = xstrdup(prefix);
+        }
+        else if (e->is_dir && depth < 4 && strcmp(e->name, "backups") && strcmp(e->name, "wal"))
+        {
+            char *child = *prefix ? xprintf("%s/%s", prefix, e->name) : xstrdup(e->name);
+            rc = find_nodes(p, child, depth + 1, names, count, err);
+            free(child);
+        }
+    }
+    storage_list_free(&l);
+    return rc;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int
+pool_list_nodes(Pool *p, char ***names, size_t *count, Error *err)
+{
+    *names = NULL;
+    *count = 0;
+    if (find_nodes(p, "", 0, names, count, err) != 0)
+    {
+        pool_free_names(*names, *count);
+        *names = NULL;
+        *count = 0;
+        return -1;
+    }
+    if (*count)
+        qsort(*names, *count, sizeof(char *), name_cmp);
+    return 0;
+}
+
+void
+pool_free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}

@@ -43,4 +43,9 @@ char *pool_backup_dir(const char *node, const char *id);
 char *pool_manifest_path(const char *node, const char *id);
 char *pool_wal_dir(const char *node);
 
+
+
+/* Names of the nodes in the pool (those with a node.json), sorted. */
+int pool_list_nodes(Pool *p, char ***names, size_t *count, Error *err);
+void pool_free_names(char **names, size_t count);
 #endif

@@ -1,0 +1,236 @@
+#include "restore/start.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "pg/conn.h"
+
+static char *
+find_pg_bin(const StartRequest *req)
+{
+    if (req->pg_bin)
+        return xstrdup(req->pg_bin);
+    char *dir = xprintf("/usr/lib/postgresql/%d/bin", req->pg_version_num / 10000);
+    char *ctl = xprintf("%s/pg_ctl", dir);
+    bool ok = access(ctl, X_OK) == 0;
+    free(ctl);
+    if (ok)
+        return dir;
+    free(dir);
+    FILE *p = popen("pg_config --bindir 2>/dev/null", "r");
+    char line[4096] = "";
+    if (p)
+    {
+        if (!fgets(line, sizeof(line), p))
+            line[0] = '\0';
+        pclose(p);
+    }
+    line[strcspn(line, "\n")] = '\0';
+    return xstrdup(*line ? line : "/usr/bin");
+}
+
+/* postmaster.pid: pid, data dir, start time, port, socket dir, ... */
+static bool
+read_postmaster_pid(const char *data_dir, long *pid, int *port, char *sockdir, size_t n)
+{
+    char *path = xprintf("%s/postmaster.pid", data_dir);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return false;
+    char line[4096];
+    int lineno = 0;
+    bool ok = false;
+    sockdir[0] = '\0';
+    while (fgets(line, sizeof(line), f))
+    {
+        line[strcspn(line, "\n")] = '\0';
+        lineno++;
+        if (lineno == 1)
+            *pid = atol(line);
+        else if (lineno == 4)
+            *port = atoi(line);
+        else if (lineno == 5)
+        {
+            snprintf(sockdir, n, "%s", line);
+            ok = true;
+        }
+    }
+    fclose(f);
+    return ok && *pid > 0;
+}
+
+static bool
+alive(long pid)
+{
+    return pid > 0 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
+}
+
+static void
+log_tail(const char *log_path, char *out, size_t n)
+{
+    Buffer b = {0};
+    Error e;
+    out[0] = '\0';
+    if (read_small_file(log_path, &b, &e) != 0)
+        return;
+    /* The last few lines say why recovery stopped. */
+    size_t start = b.len, lines = 0;
+    while (start > 0 && lines < 6)
+        if (b.data[--start] == '\n')
+            lines++;
+    snprintf(out, n, "%s", b.data + start);
+    buffer_free(&b);
+}
+
+static int
+run_pg_ctl(const char *bin, const char *data_dir, const char *log_path, Error *err)
+{
+    char *pg_ctl = xprintf("%s/pg_ctl", bin);
+    pid_t child = fork();
+    if (child < 0)
+    {
+        free(pg_ctl);
+        return error_errno(err, "cannot fork to run pg_ctl");
+    }
+    if (child == 0)
+    {
+        /* pg_ctl's own output would mix with ours: the log has it all. */
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+        {
+            dup2(devnull, STDOUT_FILENO);
+            close(devnull);
+        }
+        execl(pg_ctl, "pg_ctl", "start", "-D", data_dir, "-l", log_path, "-W", (char *) NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    int rc = 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        rc = error_set(err, "%s start -D %s failed (exit %d); see %s", pg_ctl, data_dir,
+                       WIFEXITED(status) ? WEXITSTATUS(status) : -1, log_path);
+    free(pg_ctl);
+    return rc;
+}
+
+int
+instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
+{
+    memset(res, 0, sizeof(*res));
+    char *bin = find_pg_bin(req);
+    char *log_path = xprintf("%s/strata-start.log", req->data_dir);
+    int rc = run_pg_ctl(bin, req->data_dir, log_path, err);
+    free(bin);
+    if (rc != 0)
+    {
+        free(log_path);
+        return -1;
+    }
+    double deadline = now_seconds() + req->timeout;
+    long pid = 0;
+    int port = 0;
+    char sockdir[4096];
+    PGconn *conn = NULL;
+    bool pausing = !strcmp(req->action, "pause") && req->target_kind != TARGET_LATEST;
+    bool shutting = !strcmp(req->action, "shutdown") && req->target_kind != TARGET_LATEST;
+    while (rc == 0)
+    {
+        if (now_seconds() > deadline)
+        {
+            rc = error_set(err, "the restored instance in %s did not reach its target within %d s (it is left running, "
+                                "pid %ld; see %s)", req->data_dir, req->timeout, pid, log_path);
+            break;
+        }
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (!pid && !read_postmaster_pid(req->data_dir, &pid, &port, sockdir, sizeof(sockdir)))
+            continue;
+        if (!alive(pid))
+        {
+            if (shutting)
+            {
+                snprintf(res->state, sizeof(res->state), "shut down");
+                break;
+            }
+            char tail[2048];
+            log_tail(log_path, tail, sizeof(tail));
+            rc = error_set(err, "the restored instance in %s stopped during recovery; the end of %s says:\n%s",
+                           req->data_dir, log_path, tail);
+            break;
+        }
+        if (shutting)
+            continue;
+        if (!conn)
+        {
+            char *ci = xprintf("host='%s' port=%d dbname=postgres connect_timeout=5", sockdir, port);
+            conn = PQconnectdb(ci);
+            free(ci);
+            if (PQstatus(conn) != CONNECTION_OK)
+            {
+                PQfinish(conn);   /* not accepting connections before consistency */
+                conn = NULL;
+                continue;
+            }
+        }
+        PGresult *r = PQexec(conn, "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state(), "
+                                   "coalesce(pg_last_wal_replay_lsn()::text, ''), "
+                                   "coalesce(pg_last_xact_replay_timestamp()::text, ''), "
+                                   "(SELECT timeline_id FROM pg_control_checkpoint())");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        {
+            PQclear(r);
+            PQfinish(conn);
+            conn = NULL;
+            continue;
+        }
+        bool in_recovery = !strcmp(PQgetvalue(r, 0, 0), "t");
+        bool paused = !strcmp(PQgetvalue(r, 0, 1), "paused");
+        if ((!in_recovery && !pausing) || (pausing && paused))
+        {
+            snprintf(res->state, sizeof(res->state), "%s", in_recovery ? "paused" : "promoted");
+            snprintf(res->reached_lsn, sizeof(res->reached_lsn), "%s", PQgetvalue(r, 0, 2));
+            snprintf(res->reached_time, sizeof(res->reached_time), "%s", PQgetvalue(r, 0, 3));
+            res->timeline = (uint32_t) strtoul(PQgetvalue(r, 0, 4), NULL, 10);
+            PQclear(r);
+            if (!in_recovery)
+            {
+                /* After promotion the checkpoint may still name the old
+                 * timeline for a moment; the WAL insert position does not. */
+                PGresult *t = PQexec(conn, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)");
+                if (PQresultStatus(t) == PGRES_TUPLES_OK)
+                    res->timeline = (uint32_t) strtoul(PQgetvalue(t, 0, 0), NULL, 16);
+                PQclear(t);
+            }
+            break;
+        }
+        PQclear(r);
+        if (pausing && !in_recovery)
+        {
+            rc = error_set(err, "the restored instance in %s promoted instead of pausing at the target (was the "
+                                "target reached?); see %s", req->data_dir, log_path);
+            break;
+        }
+    }
+    PQfinish(conn);
+    if (rc == 0)
+    {
+        res->started = true;
+        res->pid = pid;
+        res->port = port;
+    }
+    free(log_path);
+    return rc;
+}
