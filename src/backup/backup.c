@@ -527,10 +527,10 @@ run_backup(const BackupOptions *o, Error *err)
         m.nfiles = fl.nfiles;
         m.dirs = fl.dirs;
         m.ndirs = fl.ndirs;
-        fl.files = NULL;
-        fl.dirs = NULL;
+        uint64_t total_bytes = fl.total;
+        memset(&fl, 0, sizeof(fl));   /* the manifest owns the lists now */
         char total[32];
-        format_bytes(fl.total, total, sizeof(total));
+        format_bytes(total_bytes, total, sizeof(total));
         log_info("backup %s of %s: %zu files, %s, %d job(s), %s", id, o->pgdata, m.nfiles, total, o->jobs,
                  compression_name(o->compression));
         cx.opt = o;
@@ -542,7 +542,7 @@ run_backup(const BackupOptions *o, Error *err)
         cx.buffers = xcalloc((size_t) o->jobs, sizeof(uint8_t *));
         for (int i = 0; i < o->jobs; i++)
             cx.buffers[i] = xmalloc(READ_BUFFER);
-        progress_start(&cx.progress, "backup", fl.total, o->co.quiet);
+        progress_start(&cx.progress, "backup", total_bytes, o->co.quiet);
         rc = workers_run(o->jobs, m.nfiles, copy_file, &cx, err);
         progress_finish(&cx.progress);
     }

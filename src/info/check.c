@@ -62,7 +62,7 @@ check_instance(Pool *pool, const char *node, const char *conninfo, int timeout, 
         return;
     }
     bool standby = !strcmp(PQgetvalue(r, 0, 0), "t");
-    const char *mode = PQgetvalue(r, 0, 1), *command = PQgetvalue(r, 0, 2);
+    char *mode = xstrdup(PQgetvalue(r, 0, 1)), *command = xstrdup(PQgetvalue(r, 0, 2));
     uint64_t sysid = strtoull(PQgetvalue(r, 0, 3), NULL, 10);
     NodeInfo ni;
     bool exists;
@@ -120,6 +120,8 @@ check_instance(Pool *pool, const char *node, const char *conninfo, int timeout, 
             free(segment);
         }
     }
+    free(mode);
+    free(command);
     PQfinish(conn);
 }
 

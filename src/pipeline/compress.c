@@ -94,11 +94,13 @@ zstd_d_finish(Stage *s, Error *err)
         size_t r = ZSTD_decompressStream(cs->zd, &out, &in);
         if (ZSTD_isError(r))
             return error_set(err, "%s: corrupt zstd data: %s", cs->what, ZSTD_getErrorName(r));
-        cs->pending = r;
-        if (out.pos && stage_write(s->next, cs->out, out.pos, err) != 0)
-            return -1;
-        if (out.pos < out.size)
+        /* No output: nothing was held back, and r is only the next
+         * frame's header hint; the last real call's state stands. */
+        if (out.pos == 0)
             break;
+        cs->pending = r;
+        if (stage_write(s->next, cs->out, out.pos, err) != 0)
+            return -1;
     }
     if (cs->pending != 0)
         return error_set(err, "%s: truncated zstd data (the frame does not end)", cs->what);

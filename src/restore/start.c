@@ -185,7 +185,8 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
                 continue;
             }
         }
-        PGresult *r = PQexec(conn, "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state(), "
+        PGresult *r = PQexec(conn, "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() "
+                                   "THEN pg_get_wal_replay_pause_state() ELSE 'not paused' END, "
                                    "coalesce(pg_last_wal_replay_lsn()::text, ''), "
                                    "coalesce(pg_last_xact_replay_timestamp()::text, ''), "
                                    "(SELECT timeline_id FROM pg_control_checkpoint())");
