@@ -28,7 +28,8 @@ SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 all: build/strata
 
 build/strata: $(OBJ)
-	$(CC) $(OPT) -o $@ $^ $(LIBS)
+	@echo '  LINK    $@'
+	@$(CC) $(OPT) -o $@ $^ $(LIBS)
 
 build/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
@@ -41,7 +42,8 @@ build/obj/pg/page_checksum.o build/asan/obj/pg/page_checksum.o: CFLAGS_BASE += -
 
 asan: build/asan/strata
 build/asan/strata: $(AOBJ)
-	$(CC) $(SAN) -o $@ $^ $(LIBS)
+	@echo '  LINK    $@'
+	@$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 build/asan/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
@@ -52,7 +54,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
 build/asan/unit/%: tests/unit/%.c $(ALIBOBJ) tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(SAN) -Itests/unit -o $@ $< $(ALIBOBJ) $(LIBS)
+	@echo '  UNIT    $<'
+	@$(CC) $(CFLAGS_BASE) $(SAN) -Itests/unit -o $@ $< $(ALIBOBJ) $(LIBS)
 
 unit: $(UNIT_BIN)
 	@bash tests/run-unit.sh $(UNIT_BIN)

@@ -205,9 +205,9 @@ lz4_d_finish(Stage *s, Error *err)
         size_t hint = LZ4F_decompress(cs->ld, cs->out, &out_n, NULL, &in_n, NULL);
         if (LZ4F_isError(hint))
             return error_set(err, "%s: corrupt lz4 data: %s", cs->what, LZ4F_getErrorName(hint));
-        cs->pending = hint;
         if (out_n == 0)
-            break;
+            break;   /* as for zstd: the hint is about a next frame */
+        cs->pending = hint;
         if (stage_write(s->next, cs->out, out_n, err) != 0)
             return -1;
     }
