@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "archive/archive.h"
+#include "backup/backup.h"
 #include "backup/filelist.h"
 #include "cli/cli.h"
 #include "common/log.h"
@@ -61,19 +62,6 @@ enum
     OPT_LABEL,
 };
 
-typedef struct BackupOptions
-{
-    CommonOptions co;
-    const char *pg_conn;
-    const char *pgdata;
-    const char *primary_conn;
-    int jobs;
-    Compression compression;
-    int level;
-    uint64_t max_rate;
-    int archive_timeout;
-    const char *label;
-} BackupOptions;
 
 /* Shared by the copy workers. */
 typedef struct CopyContext
@@ -199,6 +187,17 @@ copy_file(void *ctx, size_t item, int worker, Error *err)
     return rc;
 }
 
+void
+backup_options_defaults(BackupOptions *o)
+{
+    memset(o, 0, sizeof(*o));
+    common_options_init(&o->co);
+    o->jobs = 2;
+    o->compression = COMPRESS_ZSTD;
+    o->level = compression_default_level(COMPRESS_ZSTD);
+    o->archive_timeout = 60;
+}
+
 static int
 parse_options(int argc, char **argv, BackupOptions *o)
 {
@@ -215,11 +214,7 @@ parse_options(int argc, char **argv, BackupOptions *o)
         {"label", required_argument, NULL, OPT_LABEL},
         {NULL, 0, NULL, 0},
     };
-    memset(o, 0, sizeof(*o));
-    common_options_init(&o->co);
-    o->jobs = 2;
-    o->compression = COMPRESS_ZSTD;
-    o->archive_timeout = 60;
+    backup_options_defaults(o);
     const char *level_arg = NULL;
     Error err;
     long v;
@@ -459,8 +454,8 @@ print_result(const BackupOptions *o, const Manifest *m)
     printf("%s\n", m->id);
 }
 
-static int
-run_backup(const BackupOptions *o, Error *err)
+int
+backup_node(const BackupOptions *o, Manifest *out, Error *err)
 {
     Pool *pool;
     if (pool_open(o->co.pool, &pool, err) != 0)
@@ -600,7 +595,8 @@ run_backup(const BackupOptions *o, Error *err)
         if (m.npage_errors)
             log_warn("backup %s has %zu page(s) with invalid checksums (listed above and in strata info)", m.id,
                      m.npage_errors);
-        print_result(o, &m);
+        *out = m;
+        memset(&m, 0, sizeof(m));   /* the caller owns it now */
     }
     else if (m.id)
         error_prefix(err, "backup %s of node %s failed (nothing usable was left in the pool): ", m.id, o->co.node);
@@ -645,7 +641,10 @@ cmd_backup(int argc, char **argv)
     if (code != CLI_CONTINUE)
         return code;
     Error err;
-    if (run_backup(&o, &err) != 0)
+    Manifest m;
+    if (backup_node(&o, &m, &err) != 0)
         return cli_fail(&err);
+    print_result(&o, &m);
+    manifest_free(&m);
     return 0;
 }

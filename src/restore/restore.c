@@ -28,8 +28,7 @@
 #include "common/ratelimit.h"
 #include "common/workers.h"
 #include "pool/manifest.h"
-#include "restore/start.h"
-#include "restore/target.h"
+#include "restore/restore.h"
 
 #define READ_BUFFER (512 * 1024)
 
@@ -76,26 +75,16 @@ enum
     OPT_PGBIN,
 };
 
-typedef struct RestoreOptions
+
+void
+restore_options_defaults(RestoreOptions *o)
 {
-    CommonOptions co;
-    const char *target_dir;
-    const char *backup_id;
-    Target target;
-    int ntargets;
-    bool exclusive;
-    const char *action;
-    int jobs;
-    uint64_t max_rate;
-    bool force;
-    const char **sets;
-    size_t nsets;
-    int port;
-    const char *archive_node;
-    bool start;
-    int start_timeout;
-    const char *pg_bin;
-} RestoreOptions;
+    memset(o, 0, sizeof(*o));
+    common_options_init(&o->co);
+    o->jobs = 2;
+    o->action = "promote";
+    o->start_timeout = 300;
+}
 
 static int
 parse_options(int argc, char **argv, RestoreOptions *o)
@@ -123,11 +112,7 @@ parse_options(int argc, char **argv, RestoreOptions *o)
         {"pg-bin", required_argument, NULL, OPT_PGBIN},
         {NULL, 0, NULL, 0},
     };
-    memset(o, 0, sizeof(*o));
-    common_options_init(&o->co);
-    o->jobs = 2;
-    o->action = "promote";
-    o->start_timeout = 300;
+    restore_options_defaults(o);
     Error err;
     long v;
     int c, code;
@@ -626,8 +611,8 @@ print_summary(const RestoreOptions *o, const Manifest *m, double secs, const Sta
         printf("%s\n", o->target_dir);
 }
 
-static int
-run_restore(RestoreOptions *o, Error *err)
+int
+restore_node(RestoreOptions *o, Manifest *out, double *out_secs, StartResult *out_sr, Error *err)
 {
     if (o->start && geteuid() == 0)
         return error_set(err, "--start: PostgreSQL refuses to run as root; run strata restore as the user that will "
@@ -673,8 +658,13 @@ run_restore(RestoreOptions *o, Error *err)
         rc = instance_start_and_wait(&req, &sr, err);
     }
     if (rc == 0)
-        print_summary(o, &m, secs, &sr);
-    manifest_free(&m);
+    {
+        *out = m;
+        *out_secs = secs;
+        *out_sr = sr;
+    }
+    else
+        manifest_free(&m);
     pool_close(pool);
     return rc;
 }
@@ -688,8 +678,19 @@ cmd_restore(int argc, char **argv)
     int rc = 0;
     if (code != CLI_CONTINUE)
         rc = code;
-    else if (run_restore(&o, &err) != 0)
-        rc = cli_fail(&err);
+    else
+    {
+        Manifest m;
+        double secs;
+        StartResult sr;
+        if (restore_node(&o, &m, &secs, &sr, &err) != 0)
+            rc = cli_fail(&err);
+        else
+        {
+            print_summary(&o, &m, secs, &sr);
+            manifest_free(&m);
+        }
+    }
     target_free(&o.target);
     free(o.sets);
     return rc;

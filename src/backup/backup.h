@@ -1,0 +1,30 @@
+/* strata backup: online full backup of one PostgreSQL instance, as a
+ * command and as a library call for cluster backups. */
+#ifndef STRATA_BACKUP_H
+#define STRATA_BACKUP_H
+
+#include "cli/cli.h"
+#include "pipeline/stage.h"
+#include "pool/manifest.h"
+
+typedef struct BackupOptions
+{
+    CommonOptions co;
+    const char *pg_conn;
+    const char *pgdata;
+    const char *primary_conn;
+    int jobs;
+    Compression compression;
+    int level;
+    uint64_t max_rate;
+    int archive_timeout;
+    const char *label;
+} BackupOptions;
+
+/* Backs up one instance into the pool. On success *out is the manifest
+ * written (the caller frees it with manifest_free). */
+int backup_node(const BackupOptions *o, Manifest *out, Error *err);
+/* Options with the command's defaults, for callers that are not the CLI. */
+void backup_options_defaults(BackupOptions *o);
+
+#endif

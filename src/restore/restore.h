@@ -1,0 +1,37 @@
+/* strata restore: a backup into a new data directory, to a target; as a
+ * command and as a library call for cluster restores. */
+#ifndef STRATA_RESTORE_H
+#define STRATA_RESTORE_H
+
+#include "cli/cli.h"
+#include "pool/manifest.h"
+#include "restore/start.h"
+#include "restore/target.h"
+
+typedef struct RestoreOptions
+{
+    CommonOptions co;
+    const char *target_dir;
+    const char *backup_id;
+    Target target;
+    int ntargets;
+    bool exclusive;
+    const char *action;
+    int jobs;
+    uint64_t max_rate;
+    bool force;
+    const char **sets;
+    size_t nsets;
+    int port;
+    const char *archive_node;
+    bool start;
+    int start_timeout;
+    const char *pg_bin;
+} RestoreOptions;
+
+void restore_options_defaults(RestoreOptions *o);
+/* Restores (and with o->start, starts and waits). On success *m is the
+ * backup restored (caller frees), *secs the copy time, *sr the start result. */
+int restore_node(RestoreOptions *o, Manifest *m, double *secs, StartResult *sr, Error *err);
+
+#endif
