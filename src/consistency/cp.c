@@ -1,0 +1,206 @@
+#include "consistency/cp.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/util.h"
+#include "pg/conn.h"
+
+void
+cp_default_name(const char *cluster, char out[CP_NAME_MAX + 1])
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char ts[32];
+    strftime(ts, sizeof(ts), "%Y%m%dT%H%M%S", &tm);
+    snprintf(out, CP_NAME_MAX + 1, "cp-%.24s-%.15s.%03dZ", cluster, ts, (int) (tv.tv_usec / 1000) % 1000);
+}
+
+void
+cp_free(ConsistencyPoint *cp)
+{
+    for (size_t i = 0; i < cp->nmembers; i++)
+    {
+        free(cp->members[i].set);
+        free(cp->members[i].conninfo);
+    }
+    free(cp->members);
+    cp->members = NULL;
+    cp->nmembers = 0;
+}
+
+/* Waits for the results of the queries sent on conns[0..n) until the
+ * deadline; fills lsn text from column 0 (and time from column 1 of
+ * conns[0]). Returns -1 naming the first member that did not answer. */
+static int
+collect_restore_points(PGconn **conns, CpMember *m, size_t n, double deadline, char *time_text, size_t tlen,
+                       double *epoch, Error *err)
+{
+    bool *done = xcalloc(n, sizeof(bool));
+    size_t left = n;
+    int rc = 0;
+    struct pollfd *pfd = xcalloc(n, sizeof(struct pollfd));
+    while (left > 0 && rc == 0)
+    {
+        for (size_t i = 0; i < n && rc == 0; i++)
+        {
+            if (done[i])
+                continue;
+            if (!PQconsumeInput(conns[i]))
+            {
+                rc = error_set(err, "%s primary: connection lost during the restore point: %s", m[i].set,
+                               PQerrorMessage(conns[i]));
+                break;
+            }
+            if (PQisBusy(conns[i]))
+                continue;
+            PGresult *r;
+            bool got = false;
+            while ((r = PQgetResult(conns[i])) != NULL)
+            {
+                if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                {
+                    char msg[512];
+                    snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+                    msg[strcspn(msg, "\n")] = '\0';
+                    rc = error_set(err, "%s primary: pg_create_restore_point failed: %s", m[i].set, msg);
+                }
+                else if (!got)
+                {
+                    got = true;
+                    if (lsn_parse(PQgetvalue(r, 0, 0), &m[i].lsn, err) != 0)
+                        rc = -1;
+                    if (i == 0 && PQnfields(r) > 2)
+                    {
+                        snprintf(time_text, tlen, "%s", PQgetvalue(r, 0, 1));
+                        *epoch = strtod(PQgetvalue(r, 0, 2), NULL);
+                    }
+                }
+                PQclear(r);
+            }
+            done[i] = true;
+            left--;
+        }
+        if (rc != 0 || left == 0)
+            break;
+        double now = now_seconds();
+        if (now >= deadline)
+        {
+            for (size_t i = 0; i < n; i++)
+                if (!done[i])
+                {
+                    rc = error_set(err, "the %s primary did not create its restore point in time: the consistency "
+                                        "point failed and the commit log barrier was released", m[i].set);
+                    break;
+                }
+            break;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!done[i])
+                pfd[k++] = (struct pollfd){.fd = PQsocket(conns[i]), .events = POLLIN};
+        int wait_ms = (int) ((deadline - now) * 1000) + 1;
+        if (poll(pfd, k, wait_ms) < 0 && errno != EINTR)
+            rc = error_errno(err, "poll");
+    }
+    free(pfd);
+    free(done);
+    return rc;
+}
+
+int
+cp_create(const char *cluster, const char *name, const CpMember *members, size_t n, int timeout_ms,
+          ConsistencyPoint *out, Error *err)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    snprintf(out->cluster, sizeof(out->cluster), "%s", cluster);
+    out->members = xcalloc(n, sizeof(CpMember));
+    out->nmembers = n;
+    for (size_t i = 0; i < n; i++)
+    {
+        out->members[i].set = xstrdup(members[i].set);
+        out->members[i].conninfo = xstrdup(members[i].conninfo);
+    }
+    /* Connect first: connection set-up is not part of the pause. Each
+     * session's statement_timeout bounds its own work on the server too. */
+    PGconn **conns = xcalloc(n, sizeof(PGconn *));
+    int rc = 0;
+    char timeouts[128];
+    snprintf(timeouts, sizeof(timeouts), "SET statement_timeout = %d; SET lock_timeout = %d", timeout_ms, timeout_ms);
+    for (size_t i = 0; i < n && rc == 0; i++)
+    {
+        char what[160];
+        snprintf(what, sizeof(what), "%s primary", members[i].set);
+        conns[i] = pg_connect(members[i].conninfo, what, err);
+        if (!conns[i])
+            rc = -1;
+        else
+        {
+            PGresult *r = pg_exec(conns[i], what, timeouts, 0, NULL, err);
+            rc = r ? 0 : -1;
+            PQclear(r);
+        }
+    }
+    double t0 = 0;
+    bool in_barrier = false;
+    if (rc == 0)
+    {
+        /* The barrier: SHARE conflicts with the INSERT every commit decision
+         * makes, so it waits for in-flight decisions and holds new ones. */
+        t0 = now_seconds();
+        PGresult *r = pg_exec(conns[0], "meta primary",
+                              "BEGIN; LOCK TABLE strata.commit_log IN SHARE MODE", 0, NULL, err);
+        if (!r)
+        {
+            rc = error_prefix(err, "taking the commit log barrier: ");
+            PGresult *rb = PQexec(conns[0], "ROLLBACK");
+            PQclear(rb);
+        }
+        else
+            in_barrier = true;
+        PQclear(r);
+    }
+    if (rc == 0)
+    {
+        /* All restore points at once: the pause is the slowest one, not the sum. */
+        const char *params[] = {name};
+        double deadline = t0 + timeout_ms / 1000.0;
+        for (size_t i = 0; i < n && rc == 0; i++)
+        {
+            const char *sql = i == 0 ? "SELECT pg_create_restore_point($1)::text, clock_timestamp()::text, "
+                                       "extract(epoch from clock_timestamp())::text"
+                                     : "SELECT pg_create_restore_point($1)::text";
+            if (!PQsendQueryParams(conns[i], sql, 1, NULL, params, NULL, NULL, 0))
+                rc = error_set(err, "%s primary: cannot send the restore point: %s", members[i].set,
+                               PQerrorMessage(conns[i]));
+        }
+        if (rc == 0)
+            rc = collect_restore_points(conns, out->members, n, deadline, out->time_text, sizeof(out->time_text),
+                                        &out->time, err);
+    }
+    if (in_barrier)
+    {
+        /* Release: COMMIT on success, otherwise ROLLBACK; a broken meta
+         * connection releases the lock by ending the session. */
+        PGresult *r = PQexec(conns[0], rc == 0 ? "COMMIT" : "ROLLBACK");
+        if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = error_set(err, "meta primary: releasing the barrier failed: %s", PQerrorMessage(conns[0]));
+        PQclear(r);
+        out->pause_ms = (now_seconds() - t0) * 1000.0;
+    }
+    /* Closing, not cancelling: a node that hangs would hang a cancel too. */
+    for (size_t i = 0; i < n; i++)
+        PQfinish(conns[i]);
+    free(conns);
+    if (rc != 0)
+        cp_free(out);
+    return rc;
+}

@@ -1,0 +1,101 @@
+#include "consistency/resolve.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "pg/conn.h"
+
+/* conninfo with dbname replaced: a prepared transaction can only be
+ * finished from a session in the database it was prepared in. */
+static char *
+conninfo_for_db(const char *conninfo, const char *db)
+{
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    Buffer b = {0};
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+    {
+        if (!o->val || !strcmp(o->keyword, "dbname"))
+            continue;
+        buffer_appendf(&b, "%s='", o->keyword);
+        for (const char *p = o->val; *p; p++)
+        {
+            if (*p == '\'' || *p == '\\')
+                buffer_append(&b, "\\", 1);
+            buffer_append(&b, p, 1);
+        }
+        buffer_append(&b, "' ", 2);
+    }
+    PQconninfoFree(opts);
+    buffer_appendf(&b, "dbname='%s'", db);
+    return b.data;
+}
+
+int
+resolve_prepared(const char *meta_conninfo, const ResolveShard *shards, size_t n, ResolveStats *stats, Error *err)
+{
+    memset(stats, 0, sizeof(*stats));
+    PGconn *meta = pg_connect(meta_conninfo, "restored metadata primary", err);
+    if (!meta)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+    {
+        char what[160];
+        snprintf(what, sizeof(what), "restored %s primary", shards[i].set);
+        PGconn *c = pg_connect(shards[i].conninfo, what, err);
+        if (!c)
+        {
+            rc = -1;
+            break;
+        }
+        PGresult *px = pg_exec(c, what, "SELECT gid, database FROM pg_prepared_xacts ORDER BY gid", 0, NULL, err);
+        PQfinish(c);
+        if (!px)
+        {
+            rc = -1;
+            break;
+        }
+        for (int k = 0; k < PQntuples(px) && rc == 0; k++)
+        {
+            const char *gid = PQgetvalue(px, k, 0), *db = PQgetvalue(px, k, 1);
+            const char *params[] = {gid};
+            PGresult *d = pg_exec(meta, "restored metadata primary",
+                                  "SELECT count(*) FROM strata.commit_log WHERE gtxid = $1", 1, params, err);
+            if (!d)
+            {
+                rc = -1;
+                break;
+            }
+            bool decided = atol(PQgetvalue(d, 0, 0)) > 0;
+            PQclear(d);
+            char *ci = conninfo_for_db(shards[i].conninfo, db);
+            PGconn *dc = pg_connect(ci, what, err);
+            free(ci);
+            if (!dc)
+            {
+                rc = -1;
+                break;
+            }
+            /* The gid is an identifier-like literal; quote it as a string. */
+            char *lit = PQescapeLiteral(dc, gid, strlen(gid));
+            char *sql = xprintf("%s PREPARED %s", decided ? "COMMIT" : "ROLLBACK", lit);
+            PQfreemem(lit);
+            PGresult *r = pg_exec(dc, what, sql, 0, NULL, err);
+            if (!r)
+                rc = error_prefix(err, "resolving in-doubt transaction %s: ", gid);
+            else if (decided)
+                stats->committed++;
+            else
+                stats->rolled_back++;
+            PQclear(r);
+            free(sql);
+            PQfinish(dc);
+        }
+        PQclear(px);
+    }
+    PQfinish(meta);
+    return rc;
+}
