@@ -154,8 +154,13 @@ verify_node(Pool *pool, const char *node, const char *backup_id, int jobs, Probl
         found_backup = true;
         if (!b->complete)
         {
-            /* A crash leaves these; they are never used, but say so. */
-            problem(pr, "node %s: backup %s is not usable: %s", node, b->id, b->problem);
+            /* A crash leaves these; restore never uses them, so they are
+             * not corruption, unless the operator asked for this one. A
+             * sealed manifest that fails its check is corruption. */
+            if (backup_id || strstr(b->problem, "corrupt") || strstr(b->problem, "field"))
+                problem(pr, "node %s: backup %s is not usable: %s", node, b->id, b->problem);
+            else
+                log_info("note: node %s: backup %s is incomplete (%s); restore ignores it", node, b->id, b->problem);
             continue;
         }
         for (size_t k = 0; k < b->manifest.nfiles; k++)
