@@ -30,6 +30,10 @@ static const Command commands[] = {
     {"check", cmd_check, "check WAL archiving and the archive's continuity"},
     {"info", cmd_info, "list backups and the archived WAL range"},
     {"verify", cmd_verify, "re-read the pool and check every checksum and the WAL continuity"},
+    {"cp", cmd_cp, "consistency points: create (once or on a schedule), list"},
+    {"cluster", cmd_cluster, "register and show a sharded cluster's topology (register, show, list)"},
+    {"workload", cmd_workload, "run the bank workload (2PC transfers between shards) on a cluster"},
+    {"check-consistency", cmd_check_consistency, "check a cluster's global consistency (balances, 2PC atomicity)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -22,6 +22,7 @@
 
 #include "archive/archive.h"
 #include "backup/backup.h"
+#include "backup/cluster_backup.h"
 #include "backup/filelist.h"
 #include "cli/cli.h"
 #include "common/log.h"
@@ -47,6 +48,9 @@ static const char usage_text[] =
     "  --max-rate RATE         read at most RATE bytes/s (K, M, G suffixes)\n"
     "  --archive-timeout SEC   how long to wait for the backup's WAL to reach the pool (default 60)\n"
     "  --label TEXT            a label stored with the backup\n"
+    "  --cluster NAME --meta-conn CONNINFO [--shard S] [--cp-timeout-ms MS]\n"
+    "                          a consistent backup of a whole registered cluster (or one shard),\n"
+    "                          each replica set from a standby, ending with a consistency point\n"
     "  --quiet, --output json\n";
 
 enum
@@ -60,6 +64,10 @@ enum
     OPT_MAXRATE,
     OPT_ARCHIVE_TIMEOUT,
     OPT_LABEL,
+    OPT_CLUSTER,
+    OPT_META,
+    OPT_SHARD,
+    OPT_CP_TIMEOUT,
 };
 
 
@@ -196,6 +204,7 @@ backup_options_defaults(BackupOptions *o)
     o->compression = COMPRESS_ZSTD;
     o->level = compression_default_level(COMPRESS_ZSTD);
     o->archive_timeout = 60;
+    o->cp_timeout_ms = 2000;
 }
 
 static int
@@ -212,6 +221,10 @@ parse_options(int argc, char **argv, BackupOptions *o)
         {"max-rate", required_argument, NULL, OPT_MAXRATE},
         {"archive-timeout", required_argument, NULL, OPT_ARCHIVE_TIMEOUT},
         {"label", required_argument, NULL, OPT_LABEL},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"meta-conn", required_argument, NULL, OPT_META},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"cp-timeout-ms", required_argument, NULL, OPT_CP_TIMEOUT},
         {NULL, 0, NULL, 0},
     };
     backup_options_defaults(o);
@@ -234,6 +247,14 @@ parse_options(int argc, char **argv, BackupOptions *o)
             case OPT_PGDATA: o->pgdata = optarg; break;
             case OPT_PRIMARY: o->primary_conn = optarg; break;
             case OPT_LABEL: o->label = optarg; break;
+            case OPT_CLUSTER: o->cluster = optarg; break;
+            case OPT_META: o->meta_conn = optarg; break;
+            case OPT_SHARD: o->shard = optarg; break;
+            case OPT_CP_TIMEOUT:
+                if (parse_int_range(optarg, 10, 600000, &v, &err) != 0)
+                    return cli_usage_error("backup", "--cp-timeout-ms: %s", err.msg);
+                o->cp_timeout_ms = (int) v;
+                break;
             case OPT_LEVEL: level_arg = optarg; break;
             case OPT_JOBS:
                 if (parse_int_range(optarg, 1, 64, &v, &err) != 0)
@@ -267,12 +288,23 @@ parse_options(int argc, char **argv, BackupOptions *o)
     }
     if (o->compression != COMPRESS_NONE && compression_check_level(o->compression, o->level, &err) != 0)
         return cli_usage_error("backup", "%s", err.msg);
+    if (!o->co.pool)
+        return cli_usage_error("backup", "--pool is required");
+    if (o->cluster)
+    {
+        if (!o->meta_conn)
+            return cli_usage_error("backup", "--cluster needs --meta-conn (the metadata primary, where the topology is)");
+        if (o->pgdata || o->pg_conn)
+            return cli_usage_error("backup", "--cluster backs up every replica set from its topology: "
+                                             "--pgdata and --pg-conn do not apply");
+        return CLI_CONTINUE;
+    }
+    if (o->shard || o->meta_conn)
+        return cli_usage_error("backup", "--shard and --meta-conn go with --cluster");
     if (!o->pgdata)
         return cli_usage_error("backup", "--pgdata is required (the instance's data directory)");
     if (node_name_check(o->co.node, &err) != 0)
         return cli_usage_error("backup", "%s", err.msg);
-    if (!o->co.pool)
-        return cli_usage_error("backup", "--pool is required");
     return CLI_CONTINUE;
 }
 
@@ -641,6 +673,8 @@ cmd_backup(int argc, char **argv)
     if (code != CLI_CONTINUE)
         return code;
     Error err;
+    if (o.cluster)
+        return cluster_backup(&o, &err) == 0 ? 0 : cli_fail(&err);
     Manifest m;
     if (backup_node(&o, &m, &err) != 0)
         return cli_fail(&err);

@@ -19,6 +19,11 @@ typedef struct BackupOptions
     uint64_t max_rate;
     int archive_timeout;
     const char *label;
+    /* Cluster mode (DESIGN §3): every replica set of a registered cluster. */
+    const char *cluster;
+    const char *meta_conn;
+    const char *shard;        /* one shard only: a partial backup */
+    int cp_timeout_ms;
 } BackupOptions;
 
 /* Backs up one instance into the pool. On success *out is the manifest

@@ -56,5 +56,9 @@ int cmd_wal_get(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_workload(int argc, char **argv);
+int cmd_check_consistency(int argc, char **argv);
+int cmd_cp(int argc, char **argv);
 
 #endif

@@ -1,0 +1,382 @@
+#include "backup/cluster_backup.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive/archive.h"
+#include "cluster/catalog.h"
+#include "common/log.h"
+#include "consistency/cp_store.h"
+#include "pg/conn.h"
+#include "pool/sealed.h"
+
+char *
+cluster_manifest_path(const char *cluster, const char *id)
+{
+    return xprintf("clusters/%s/backups/%s/cluster.manifest", cluster, id);
+}
+
+/* One replica set's part of the cluster backup. */
+typedef struct SetJob
+{
+    const ReplicaSet *set;
+    BackupOptions opt;
+    char *pool_node;
+    char *standby_conn;
+    char *primary_conn;
+    const TopoNode *source;
+    Manifest manifest;
+    int rc;
+    Error err;
+} SetJob;
+
+static void *
+set_job_main(void *arg)
+{
+    SetJob *j = arg;
+    j->rc = backup_node(&j->opt, &j->manifest, &j->err);
+    if (j->rc != 0)
+        error_prefix(&j->err, "replica set %s (from %s): ", j->set->name, j->source->name);
+    return NULL;
+}
+
+/* A standby with a data directory: backups never load the primary. */
+static const TopoNode *
+pick_standby(const ReplicaSet *set)
+{
+    for (size_t i = 0; i < set->nnodes; i++)
+        if (set->nodes[i].role == NODE_STANDBY && set->nodes[i].data_dir)
+            return &set->nodes[i];
+    return NULL;
+}
+
+/* Waits until the segment holding `lsn` (and every one before it back to
+ * `from`) of the set's primary is in the pool, switching WAL as needed. */
+static int
+wait_wal_through(Pool *pool, const char *pool_node, const char *primary_conn, Lsn from, Lsn lsn, int timeout,
+                 Error *err)
+{
+    PGconn *c = pg_connect(primary_conn, "primary", err);
+    if (!c)
+        return -1;
+    char lsn_text[32], from_text[32];
+    lsn_format(lsn, lsn_text);
+    lsn_format(from, from_text);
+    const char *params[] = {from_text, lsn_text};
+    PGresult *r = pg_exec(c, "primary",
+                          "SELECT pg_walfile_name($1::pg_lsn), pg_walfile_name($2::pg_lsn), "
+                          "(SELECT setting FROM pg_settings WHERE name = 'wal_segment_size')",
+                          2, params, err);
+    if (!r)
+    {
+        PQfinish(c);
+        return -1;
+    }
+    char first[WAL_NAME_LEN + 1], last[WAL_NAME_LEN + 1];
+    snprintf(first, sizeof(first), "%s", PQgetvalue(r, 0, 0));
+    snprintf(last, sizeof(last), "%s", PQgetvalue(r, 0, 1));
+    uint64_t seg_size = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+    PQclear(r);
+    uint32_t tli, tli2;
+    uint64_t a, b;
+    int rc = 0;
+    if (!wal_parse_segment_name(first, seg_size, &tli, &a) || !wal_parse_segment_name(last, seg_size, &tli2, &b))
+        rc = error_set(err, "unexpected WAL file names %s, %s", first, last);
+    double deadline = now_seconds() + timeout, last_switch = 0;
+    for (uint64_t s = a; rc == 0 && s <= b;)
+    {
+        char name[WAL_NAME_LEN + 1];
+        /* A timeline switch between the two LSNs is not expected on a
+         * healthy cluster; names use the newer timeline. */
+        wal_segment_name(tli2, s, seg_size, name);
+        WalObject o;
+        bool found;
+        if ((rc = archive_find(pool, pool_node, name, &o, &found, err)) != 0)
+            break;
+        if (found)
+        {
+            wal_object_free(&o);
+            s++;
+            continue;
+        }
+        if (now_seconds() > deadline)
+        {
+            rc = error_set(err, "WAL segment %s of %s did not reach the pool within %d s (archive_command?)", name,
+                           pool_node, timeout);
+            break;
+        }
+        if (now_seconds() - last_switch > 2)
+        {
+            PGresult *sw = PQexec(c, "SELECT pg_switch_wal()");
+            PQclear(sw);
+            last_switch = now_seconds();
+        }
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    PQfinish(c);
+    return rc;
+}
+
+int
+cluster_backups_list(Pool *p, const char *cluster, json_object ***out, size_t *n, Error *err)
+{
+    *out = NULL;
+    *n = 0;
+    char *dir = xprintf("clusters/%s/backups", cluster);
+    StorageList l;
+    int rc = storage_list(p->storage, dir, &l, err);
+    free(dir);
+    if (rc != 0)
+        return -1;
+    for (size_t i = 0; i < l.count && rc == 0; i++)
+    {
+        if (!l.entries[i].is_dir)
+            continue;
+        char *path = cluster_manifest_path(cluster, l.entries[i].name);
+        json_object *o;
+        bool missing;
+        rc = sealed_get(p->storage, path, &o, &missing, err);
+        free(path);
+        if (rc == 0 && !missing)
+        {
+            *out = xrealloc(*out, (*n + 1) * sizeof(json_object *));
+            (*out)[(*n)++] = o;
+        }
+    }
+    storage_list_free(&l);
+    if (rc != 0)
+    {
+        for (size_t i = 0; i < *n; i++)
+            json_object_put((*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static void
+record_catalog(PGconn *meta, const char *cluster, const char *id, json_object *manifest)
+{
+    const char *params[] = {cluster, id, json_object_to_json_string(manifest)};
+    PGresult *r = PQexecParams(meta,
+                               "INSERT INTO strata.backups (cluster, id, kind, node, status, started_at, finished_at, "
+                               "info) VALUES ($1, $2, 'cluster', '', 'complete', "
+                               "to_timestamp(($3::jsonb->>'started_epoch')::float8), now(), $3::jsonb) "
+                               "ON CONFLICT (cluster, id, node) DO UPDATE SET status = 'complete', info = EXCLUDED.info",
+                               3, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        log_warn("could not record cluster backup %s in the catalog: %s", id, PQerrorMessage(meta));
+    PQclear(r);
+}
+
+int
+cluster_backup(const BackupOptions *o, Error *err)
+{
+    PGconn *meta = catalog_connect(o->meta_conn, false, err);
+    if (!meta)
+        return -1;
+    Topology t;
+    if (topology_load(meta, o->cluster, &t, err) != 0)
+    {
+        PQfinish(meta);
+        return -1;
+    }
+    Pool *pool;
+    if (pool_open(o->co.pool, &pool, err) != 0)
+    {
+        topology_free(&t);
+        PQfinish(meta);
+        return -1;
+    }
+    /* Which replica sets: all (metadata first), or the named shard alone. */
+    size_t nsets = 0;
+    const ReplicaSet **sets = xcalloc(1 + t.nshards, sizeof(ReplicaSet *));
+    int rc = 0;
+    if (o->shard)
+    {
+        const ReplicaSet *s = topology_shard(&t, o->shard);
+        if (!s)
+            rc = error_set(err, "cluster %s has no shard %s", t.name, o->shard);
+        else
+            sets[nsets++] = s;
+    }
+    else
+    {
+        sets[nsets++] = &t.meta;
+        for (size_t i = 0; i < t.nshards; i++)
+            sets[nsets++] = &t.shards[i];
+    }
+    SetJob *jobs = xcalloc(nsets, sizeof(SetJob));
+    for (size_t i = 0; i < nsets && rc == 0; i++)
+    {
+        SetJob *j = &jobs[i];
+        j->set = sets[i];
+        j->source = pick_standby(sets[i]);
+        const TopoNode *primary = topology_primary(sets[i]);
+        if (!j->source)
+        {
+            rc = error_set(err, "replica set %s of cluster %s has no standby with a known data directory to back up "
+                                "from", sets[i]->name, t.name);
+            break;
+        }
+        if (!primary)
+        {
+            rc = error_set(err, "replica set %s of cluster %s has no primary", sets[i]->name, t.name);
+            break;
+        }
+        j->pool_node = xprintf("%s/%s", t.name, sets[i]->name);
+        j->standby_conn = topology_conninfo(j->source, "postgres");
+        j->primary_conn = topology_conninfo(primary, "postgres");
+        j->opt = *o;
+        j->opt.co.node = j->pool_node;
+        j->opt.co.quiet = true;
+        j->opt.pgdata = j->source->data_dir;
+        j->opt.pg_conn = j->standby_conn;
+        j->opt.primary_conn = j->primary_conn;
+        j->opt.cluster = NULL;
+    }
+    char id[32];
+    time_t started = time(NULL);
+    struct tm tm;
+    gmtime_r(&started, &tm);
+    strftime(id, sizeof(id), "%Y%m%d-%H%M%SC", &tm);
+    double t0 = now_seconds();
+    if (rc == 0)
+    {
+        log_info("cluster backup %s of %s: %zu replica set(s) from standbys, in parallel", id, t.name, nsets);
+        bool saved_quiet = log_quiet;
+        log_quiet = true;   /* node backups run side by side: one summary line each below */
+        pthread_t *threads = xcalloc(nsets, sizeof(pthread_t));
+        bool *running = xcalloc(nsets, sizeof(bool));
+        for (size_t i = 0; i < nsets; i++)
+        {
+            running[i] = pthread_create(&threads[i], NULL, set_job_main, &jobs[i]) == 0;
+            if (!running[i])
+                set_job_main(&jobs[i]);   /* no thread to be had: do it here */
+        }
+        for (size_t i = 0; i < nsets; i++)
+            if (running[i])
+                pthread_join(threads[i], NULL);
+        free(running);
+        free(threads);
+        log_quiet = saved_quiet;
+        for (size_t i = 0; i < nsets && rc == 0; i++)
+        {
+            if (jobs[i].rc != 0)
+            {
+                *err = jobs[i].err;
+                rc = -1;
+            }
+            else
+            {
+                char sz[32];
+                format_bytes(jobs[i].manifest.size, sz, sizeof(sz));
+                log_info("  %s: backup %s from %s, %s, %.1f s", jobs[i].set->name, jobs[i].manifest.id,
+                         jobs[i].source->name, sz, jobs[i].manifest.duration);
+            }
+        }
+    }
+    /* The end CP, after every node backup stopped: restoring to it makes
+     * every set consistent, and at one point across the whole cluster. */
+    ConsistencyPoint cp = {0};
+    if (rc == 0)
+    {
+        CpMember *members;
+        size_t n;
+        rc = cp_members_from_topology(&t, &members, &n, err);
+        if (rc == 0)
+        {
+            char name[CP_NAME_MAX + 1];
+            snprintf(name, sizeof(name), "backup-%s-%s", t.name, id);
+            rc = cp_create(t.name, name, members, n, o->cp_timeout_ms, &cp, err);
+            cp_members_free(members, n);
+        }
+        if (rc == 0)
+            rc = cp_save_pool(pool, &cp, err);
+        if (rc == 0 && cp_save_catalog(meta, &cp, err) != 0)
+        {
+            log_warn("%s", err->msg);   /* the pool has it; the catalog is a convenience */
+            rc = 0;
+        }
+    }
+    /* Complete once the WAL up to the CP is in the pool, for every set. */
+    for (size_t i = 0; i < nsets && rc == 0; i++)
+        rc = wait_wal_through(pool, jobs[i].pool_node, jobs[i].primary_conn, jobs[i].manifest.stop_lsn,
+                              cp_member_lsn(&cp, jobs[i].set->name), o->archive_timeout, err);
+    if (rc == 0)
+    {
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "format", json_object_new_int(1));
+        json_object_object_add(m, "id", json_object_new_string(id));
+        json_object_object_add(m, "cluster", json_object_new_string(t.name));
+        json_object_object_add(m, "scope", json_object_new_string(o->shard ? "shard" : "cluster"));
+        if (o->shard)
+            json_object_object_add(m, "shard", json_object_new_string(o->shard));
+        json_object_object_add(m, "started_epoch", json_object_new_int64((int64_t) started));
+        json_object_object_add(m, "duration", json_object_new_double(now_seconds() - t0));
+        json_object_object_add(m, "topology", topology_to_json(&t));
+        json_object *nodes = json_object_new_array();
+        uint64_t size = 0, stored = 0;
+        for (size_t i = 0; i < nsets; i++)
+        {
+            json_object *nj = json_object_new_object();
+            char lsn[32];
+            lsn_format(jobs[i].manifest.stop_lsn, lsn);
+            json_object_object_add(nj, "set", json_object_new_string(jobs[i].set->name));
+            json_object_object_add(nj, "pool_node", json_object_new_string(jobs[i].pool_node));
+            json_object_object_add(nj, "backup", json_object_new_string(jobs[i].manifest.id));
+            json_object_object_add(nj, "source", json_object_new_string(jobs[i].source->name));
+            json_object_object_add(nj, "stop_lsn", json_object_new_string(lsn));
+            json_object_object_add(nj, "size", json_object_new_int64((int64_t) jobs[i].manifest.size));
+            json_object_object_add(nj, "stored_size", json_object_new_int64((int64_t) jobs[i].manifest.stored_size));
+            json_object_object_add(nj, "duration", json_object_new_double(jobs[i].manifest.duration));
+            json_object_array_add(nodes, nj);
+            size += jobs[i].manifest.size;
+            stored += jobs[i].manifest.stored_size;
+        }
+        json_object_object_add(m, "nodes", nodes);
+        json_object_object_add(m, "size", json_object_new_int64((int64_t) size));
+        json_object_object_add(m, "stored_size", json_object_new_int64((int64_t) stored));
+        json_object_object_add(m, "end_cp", cp_to_json(&cp));
+        char *path = cluster_manifest_path(t.name, id);
+        rc = sealed_put(pool->storage, path, m, err);
+        free(path);
+        if (rc == 0)
+        {
+            record_catalog(meta, t.name, id, m);
+            char sz[32], st[32];
+            format_bytes(size, sz, sizeof(sz));
+            format_bytes(stored, st, sizeof(st));
+            if (o->co.json)
+                printf("%s\n", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+            else
+            {
+                log_info("cluster backup %s complete: %s in the databases, %s in the pool, %.1f s; end CP %s (pause "
+                         "%.2f ms)", id, sz, st, now_seconds() - t0, cp.name, cp.pause_ms);
+                printf("%s\n", id);
+            }
+        }
+        json_object_put(m);
+    }
+    if (rc != 0)
+        error_prefix(err, "cluster backup %s of %s failed: ", id, t.name);
+    cp_free(&cp);
+    for (size_t i = 0; i < nsets; i++)
+    {
+        free(jobs[i].pool_node);
+        free(jobs[i].standby_conn);
+        free(jobs[i].primary_conn);
+        manifest_free(&jobs[i].manifest);
+    }
+    free(jobs);
+    free(sets);
+    pool_close(pool);
+    topology_free(&t);
+    PQfinish(meta);
+    return rc;
+}

@@ -1,0 +1,243 @@
+/* strata cp create | list: consistency points on demand or on a schedule. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cluster/catalog.h"
+#include "common/log.h"
+#include "consistency/cp_store.h"
+
+static const char usage_text[] =
+    "usage: strata cp create --meta-conn CONNINFO --cluster NAME [--name CP] [--timeout-ms MS]\n"
+    "                        [--pool POOL] [--every SEC [--count N]] [--output json]\n"
+    "       strata cp list --pool POOL --cluster NAME [--output json]\n"
+    "  create: takes the commit log barrier on the metadata primary, creates the restore point\n"
+    "  on it and on every shard primary, records the CP in the catalog (and the pool).\n"
+    "  --timeout-ms bounds the barrier (default 2000): a node that does not answer fails the CP\n"
+    "  and releases the barrier. --every takes one every SEC seconds, --count N times (0: until\n"
+    "  interrupted).\n";
+
+enum { OPT_META = OPT_FIRST_COMMAND_OPTION, OPT_CLUSTER, OPT_NAME, OPT_TIMEOUT, OPT_EVERY, OPT_COUNT };
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+    (void) sig;
+    stop_requested = 1;
+}
+
+static void
+print_cp(const ConsistencyPoint *cp, bool json)
+{
+    if (json)
+    {
+        json_object *o = cp_to_json(cp);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    }
+    else
+    {
+        printf("%s  %s  pause %.2f ms ", cp->name, cp->time_text, cp->pause_ms);
+        for (size_t i = 0; i < cp->nmembers; i++)
+        {
+            char lsn[32];
+            lsn_format(cp->members[i].lsn, lsn);
+            printf(" %s=%s", cp->members[i].set, lsn);
+        }
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
+static int
+take_one(PGconn *meta, const Topology *t, Pool *pool, const char *name, int timeout_ms, bool json, Error *err)
+{
+    CpMember *members;
+    size_t n;
+    if (cp_members_from_topology(t, &members, &n, err) != 0)
+        return -1;
+    char cp_name[CP_NAME_MAX + 1];
+    if (name)
+        snprintf(cp_name, sizeof(cp_name), "%s", name);
+    else
+        cp_default_name(t->name, cp_name);
+    ConsistencyPoint cp;
+    int rc = cp_create(t->name, cp_name, members, n, timeout_ms, &cp, err);
+    cp_members_free(members, n);
+    if (rc != 0)
+        return error_prefix(err, "consistency point %s of cluster %s: ", cp_name, t->name);
+    rc = cp_save_catalog(meta, &cp, err);
+    if (rc == 0 && pool)
+        rc = cp_save_pool(pool, &cp, err);
+    if (rc == 0)
+        print_cp(&cp, json);
+    cp_free(&cp);
+    return rc;
+}
+
+static int
+cp_create_cmd(const CommonOptions *co, const char *meta_conn, const char *cluster, const char *name, int timeout_ms,
+              int every, long count)
+{
+    Error err;
+    PGconn *meta = catalog_connect(meta_conn, false, &err);
+    if (!meta)
+        return cli_fail(&err);
+    Topology t;
+    if (topology_load(meta, cluster, &t, &err) != 0)
+    {
+        PQfinish(meta);
+        return cli_fail(&err);
+    }
+    Pool *pool = NULL;
+    if (co->pool && pool_open(co->pool, &pool, &err) != 0)
+    {
+        topology_free(&t);
+        PQfinish(meta);
+        return cli_fail(&err);
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    long taken = 0, failed = 0;
+    for (;;)
+    {
+        double t0 = now_seconds();
+        if (take_one(meta, &t, pool, every ? NULL : name, timeout_ms, co->json, &err) != 0)
+        {
+            log_error("%s", err.msg);
+            failed++;
+            if (!every)
+                break;
+        }
+        else
+            taken++;
+        if (!every || stop_requested || (count > 0 && taken + failed >= count))
+            break;
+        /* Sleep to the next tick, waking for a stop request. */
+        while (!stop_requested && now_seconds() < t0 + every)
+        {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (stop_requested)
+            break;
+        if (PQstatus(meta) != CONNECTION_OK)
+            PQreset(meta);
+    }
+    pool_close(pool);
+    topology_free(&t);
+    PQfinish(meta);
+    return failed ? 1 : 0;
+}
+
+static int
+cp_list_cmd(const CommonOptions *co, const char *cluster)
+{
+    Error err;
+    Pool *pool;
+    if (pool_open(co->pool, &pool, &err) != 0)
+        return cli_fail(&err);
+    ConsistencyPoint *cps;
+    size_t n;
+    int rc = cp_list_pool(pool, cluster, &cps, &n, &err);
+    if (rc == 0)
+    {
+        for (size_t i = 0; i < n; i++)
+            print_cp(&cps[i], co->json);
+        if (n == 0 && !co->json)
+            printf("no consistency points for cluster %s in pool %s\n", cluster, co->pool);
+        cp_list_free(cps, n);
+    }
+    pool_close(pool);
+    return rc == 0 ? 0 : cli_fail(&err);
+}
+
+int
+cmd_cp(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "list")))
+    {
+        if (argc >= 2 && !strcmp(argv[1], "--help"))
+        {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        return cli_usage_error("cp", "expected 'create' or 'list'");
+    }
+    bool create = !strcmp(argv[1], "create");
+    static const struct option opts[] = {
+        COMMON_LONG_OPTIONS,
+        {"meta-conn", required_argument, NULL, OPT_META},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"every", required_argument, NULL, OPT_EVERY},
+        {"count", required_argument, NULL, OPT_COUNT},
+        {NULL, 0, NULL, 0},
+    };
+    CommonOptions co;
+    common_options_init(&co);
+    const char *meta = NULL, *cluster = NULL, *name = NULL;
+    long timeout_ms = 2000, every = 0, count = 0, v;
+    Error err;
+    int c, code;
+    opterr = 0;
+    optind = 1;
+    argc--;
+    argv++;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    {
+        int h = common_option(&co, c, optarg, "cp", usage_text, &code);
+        if (h < 0)
+            return code;
+        if (h)
+            continue;
+        switch (c)
+        {
+            case OPT_META: meta = optarg; break;
+            case OPT_CLUSTER: cluster = optarg; break;
+            case OPT_NAME: name = optarg; break;
+            case OPT_TIMEOUT:
+                if (parse_int_range(optarg, 10, 600000, &v, &err) != 0)
+                    return cli_usage_error("cp", "--timeout-ms: %s", err.msg);
+                timeout_ms = v;
+                break;
+            case OPT_EVERY:
+                if (parse_int_range(optarg, 1, 86400, &v, &err) != 0)
+                    return cli_usage_error("cp", "--every: %s", err.msg);
+                every = v;
+                break;
+            case OPT_COUNT:
+                if (parse_int_range(optarg, 0, 100000000, &v, &err) != 0)
+                    return cli_usage_error("cp", "--count: %s", err.msg);
+                count = v;
+                break;
+            default: return cli_bad_option("cp", argv, c);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("cp", "unexpected argument '%s'", argv[optind]);
+    if (!cluster)
+        return cli_usage_error("cp", "--cluster is required");
+    if (topology_name_check("--cluster", cluster, &err) != 0)
+        return cli_usage_error("cp", "%s", err.msg);
+    if (name && (strlen(name) > CP_NAME_MAX || !*name))
+        return cli_usage_error("cp", "--name: 1 to %d characters", CP_NAME_MAX);
+    if (!create)
+    {
+        if (!co.pool)
+            return cli_usage_error("cp", "list needs --pool");
+        return cp_list_cmd(&co, cluster);
+    }
+    if (!meta)
+        return cli_usage_error("cp", "create needs --meta-conn (the metadata primary)");
+    if (name && every)
+        return cli_usage_error("cp", "--name names one CP; with --every names are generated");
+    return cp_create_cmd(&co, meta, cluster, name, (int) timeout_ms, (int) every, count);
+}
