@@ -88,7 +88,7 @@ catalog_ensure(PGconn *meta, Error *err)
      * fail on a duplicate key in pg_namespace: serialise them. The lock key
      * is arbitrary but fixed ('strata' in ASCII). The simple query protocol
      * (PQexec) because the DDL is many statements in one string. */
-    char *sql = xprintf("BEGIN; SELECT pg_advisory_xact_lock(x'737472617461'::bigint); %s COMMIT;", catalog_sql);
+    char *sql = xprintf("SET client_min_messages = warning; BEGIN; SELECT pg_advisory_xact_lock(x'737472617461'::bigint); %s COMMIT;", catalog_sql);
     PGresult *r = PQexec(meta, sql);
     free(sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)

@@ -60,11 +60,13 @@ enum
 };
 
 /* The session settings. A lock wait is bounded so that a client stuck
- * behind somebody's in-doubt transaction gives up and goes on; the
+ * behind somebody's in-doubt transaction gives up and goes on (normal
+ * waits last a transfer's few round trips, or a consistency point's
+ * pause at worst); the
  * connection check makes a commit-log INSERT die with its client, so a
  * resolver that finds no decision after resolve-after seconds is not
  * contradicted by a late INSERT from a vanished client. */
-#define SHARD_SESSION_SQL "SET lock_timeout = '10s'; SET statement_timeout = '60s'"
+#define SHARD_SESSION_SQL "SET client_min_messages = warning; SET lock_timeout = '2s'; SET statement_timeout = '60s'"
 #define META_SESSION_SQL "SET statement_timeout = '60s'; SET client_connection_check_interval = '1s'"
 
 /* A global transaction that its client abandoned (on purpose or because a
@@ -92,8 +94,8 @@ typedef struct Shared
     bool leave_in_doubt;
     char run_id[96];
 
-    atomic_bool stop;         /* clients: finish the current transfer and return */
-    atomic_bool final;        /* resolver: resolve everything now, then return */
+    atomic_bool stop;         /* clients: finish the current transfer and return; resolver: hurry */
+    atomic_bool clients_done; /* resolver: nothing new will come, return once done */
     atomic_ullong committed_cross, committed_single, abandoned_prep, abandoned_dec, errors, resolved_commit,
         resolved_rollback, reconnects;
     atomic_ullong in_doubt;
@@ -254,7 +256,7 @@ refresh_topology(Shared *s)
 /* Connection slot `idx` (a shard, or nshards for the metadata primary);
  * retries until connected or told to stop. */
 static PGconn *
-connect_slot(Shared *s, size_t idx, bool until_final)
+connect_slot(Shared *s, size_t idx)
 {
     int attempt = 0;
     for (;;)
@@ -274,7 +276,7 @@ connect_slot(Shared *s, size_t idx, bool until_final)
         }
         if (attempt++ == 0)
             log_warn("workload: %s; retrying", err.msg);
-        if (until_final ? atomic_load(&s->final) : atomic_load(&s->stop))
+        if (atomic_load(&s->stop))
             return NULL;
         sleep_ms(500);
         refresh_topology(s);
@@ -351,7 +353,7 @@ client_conn(Client *c, size_t idx)
         c->conns[idx] = NULL;
         atomic_fetch_add(&c->s->reconnects, 1);
     }
-    c->conns[idx] = connect_slot(c->s, idx, false);
+    c->conns[idx] = connect_slot(c->s, idx);
     return c->conns[idx];
 }
 
@@ -624,7 +626,7 @@ resolver_conn(Resolver *r, size_t idx)
     if (r->conns[idx] && PQstatus(r->conns[idx]) == CONNECTION_OK)
         return r->conns[idx];
     PQfinish(r->conns[idx]);
-    r->conns[idx] = connect_slot(r->s, idx, true);
+    r->conns[idx] = connect_slot(r->s, idx);
     return r->conns[idx];
 }
 
@@ -669,14 +671,18 @@ resolver_main(void *arg)
 {
     Resolver *r = arg;
     Shared *s = r->s;
-    double final_deadline = 0;
+    double deadline = 0;
     for (;;)
     {
-        bool final = atomic_load(&s->final);
-        if (final && s->leave_in_doubt)
+        /* Once the workload stops, abandoned transactions are resolved at
+         * once (clients waiting for their locks can then finish), unless
+         * they are to be left in doubt. */
+        bool done = atomic_load(&s->clients_done);
+        bool urgent = atomic_load(&s->stop) && !s->leave_in_doubt;
+        if (done && s->leave_in_doubt)
             break;
-        if (final && final_deadline == 0)
-            final_deadline = now_seconds() + 60;
+        if (urgent && deadline == 0)
+            deadline = now_seconds() + 60;
         double now = now_seconds();
         /* Take the due entries out of the list, so that no lock is held
          * across a round trip. */
@@ -686,7 +692,7 @@ resolver_main(void *arg)
         while (*pp)
         {
             InDoubt *d = *pp;
-            if (final || d->since + s->resolve_after <= now)
+            if (urgent || d->since + s->resolve_after <= now)
             {
                 *pp = d->next;
                 d->next = due;
@@ -697,9 +703,9 @@ resolver_main(void *arg)
         }
         bool empty = s->pending == NULL && due == NULL;
         pthread_mutex_unlock(&s->lock);
-        if (final && empty)
+        if (done && empty)
             break;
-        if (final && now > final_deadline)
+        if (urgent && now > deadline)
         {
             /* put them back: reported as left in doubt */
             pthread_mutex_lock(&s->lock);
@@ -763,7 +769,7 @@ bank_init(ClusterConns *cc, long accounts, Error *err)
         }
         PQclear(r);
         long long lo = (long long) i * BANK_SHARD_SPAN, hi = lo + accounts - 1;
-        char *sql = xprintf("SET lock_timeout = '10s';"
+        char *sql = xprintf("SET client_min_messages = warning; SET lock_timeout = '10s';"
                             "BEGIN;"
                             "DROP TABLE IF EXISTS public.transfers, public.accounts;"
                             "CREATE TABLE public.accounts (id bigint PRIMARY KEY, balance bigint NOT NULL);"
@@ -1112,7 +1118,7 @@ cmd_workload(int argc, char **argv)
         free(cl[i].conns);
     }
     double elapsed = now_seconds() - t0;
-    atomic_store(&s.final, true);
+    atomic_store(&s.clients_done, true);
     pthread_join(res.thread, NULL);
     for (size_t k = 0; k <= s.nshards; k++)
         PQfinish(res.conns[k]);

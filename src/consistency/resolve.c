@@ -34,10 +34,11 @@ conninfo_for_db(const char *conninfo, const char *db)
 }
 
 int
-resolve_prepared(const char *meta_conninfo, const ResolveShard *shards, size_t n, ResolveStats *stats, Error *err)
+resolve_prepared(const char *meta_conninfo, const char *decided_before, const ResolveShard *shards, size_t n,
+                 ResolveStats *stats, Error *err)
 {
     memset(stats, 0, sizeof(*stats));
-    PGconn *meta = pg_connect(meta_conninfo, "restored metadata primary", err);
+    PGconn *meta = pg_connect(meta_conninfo, "metadata primary", err);
     if (!meta)
         return -1;
     int rc = 0;
@@ -61,9 +62,11 @@ resolve_prepared(const char *meta_conninfo, const ResolveShard *shards, size_t n
         for (int k = 0; k < PQntuples(px) && rc == 0; k++)
         {
             const char *gid = PQgetvalue(px, k, 0), *db = PQgetvalue(px, k, 1);
-            const char *params[] = {gid};
-            PGresult *d = pg_exec(meta, "restored metadata primary",
-                                  "SELECT count(*) FROM strata.commit_log WHERE gtxid = $1", 1, params, err);
+            const char *params[] = {gid, decided_before};
+            PGresult *d = pg_exec(meta, "metadata primary",
+                                  "SELECT count(*) FROM strata.commit_log WHERE gtxid = $1 "
+                                  "AND ($2::timestamptz IS NULL OR decided_at <= $2::timestamptz)",
+                                  2, params, err);
             if (!d)
             {
                 rc = -1;

@@ -20,7 +20,10 @@ typedef struct ResolveStats
     size_t rolled_back;
 } ResolveStats;
 
-int resolve_prepared(const char *meta_conninfo, const ResolveShard *shards, size_t n, ResolveStats *stats,
-                     Error *err);
+/* decided_before: when not NULL (a timestamptz), only decisions made at or
+ * before it count: resolving one shard restored to a CP against the live
+ * commit log, which has decisions from after the CP too. */
+int resolve_prepared(const char *meta_conninfo, const char *decided_before, const ResolveShard *shards, size_t n,
+                     ResolveStats *stats, Error *err);
 
 #endif

@@ -28,6 +28,8 @@
 #include "common/ratelimit.h"
 #include "common/workers.h"
 #include "pool/manifest.h"
+#include "cluster/topology.h"
+#include "restore/cluster_restore.h"
 #include "restore/restore.h"
 
 #define READ_BUFFER (512 * 1024)
@@ -50,6 +52,9 @@ static const char usage_text[] =
     "  --start                 start it and wait until it reached the target\n"
     "  --start-timeout SEC     how long --start waits (default 300)\n"
     "  --pg-bin DIR            PostgreSQL binaries (default: pg_config --bindir)\n"
+    "  cluster mode: --cluster NAME --to NEW --dir DIR --base-port PORT\n"
+    "                [--cp NAME | --time T | --gtxid G --meta-conn SOURCE_META | --latest]\n"
+    "                [--shard S [--meta-conn SOURCE_META]]: one shard alone\n"
     "  --quiet, --output json\n";
 
 enum
@@ -73,6 +78,14 @@ enum
     OPT_START,
     OPT_START_TIMEOUT,
     OPT_PGBIN,
+    OPT_CLUSTER,
+    OPT_TO,
+    OPT_DIR,
+    OPT_BASE_PORT,
+    OPT_CP,
+    OPT_GTXID,
+    OPT_META,
+    OPT_SHARD,
 };
 
 
@@ -110,6 +123,14 @@ parse_options(int argc, char **argv, RestoreOptions *o)
         {"start", no_argument, NULL, OPT_START},
         {"start-timeout", required_argument, NULL, OPT_START_TIMEOUT},
         {"pg-bin", required_argument, NULL, OPT_PGBIN},
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"to", required_argument, NULL, OPT_TO},
+        {"dir", required_argument, NULL, OPT_DIR},
+        {"base-port", required_argument, NULL, OPT_BASE_PORT},
+        {"cp", required_argument, NULL, OPT_CP},
+        {"gtxid", required_argument, NULL, OPT_GTXID},
+        {"meta-conn", required_argument, NULL, OPT_META},
+        {"shard", required_argument, NULL, OPT_SHARD},
         {NULL, 0, NULL, 0},
     };
     restore_options_defaults(o);
@@ -177,6 +198,19 @@ parse_options(int argc, char **argv, RestoreOptions *o)
                 o->start_timeout = (int) v;
                 break;
             case OPT_PGBIN: o->pg_bin = optarg; break;
+            case OPT_CLUSTER: o->cluster = optarg; break;
+            case OPT_TO: o->to = optarg; break;
+            case OPT_DIR: o->dir = optarg; break;
+            case OPT_BASE_PORT:
+                rc = parse_int_range(optarg, 1024, 65000, &v, &err);
+                if (rc)
+                    error_prefix(&err, "--base-port: ");
+                o->base_port = (int) v;
+                break;
+            case OPT_CP: o->ntargets++; o->cp = optarg; break;
+            case OPT_GTXID: o->ntargets++; o->gtxid = optarg; break;
+            case OPT_META: o->meta_conn = optarg; break;
+            case OPT_SHARD: o->shard = optarg; break;
             default: return cli_bad_option("restore", argv, c);
         }
         if (rc != 0)
@@ -185,7 +219,30 @@ parse_options(int argc, char **argv, RestoreOptions *o)
     if (optind != argc)
         return cli_usage_error("restore", "unexpected argument '%s'", argv[optind]);
     if (o->ntargets > 1)
-        return cli_usage_error("restore", "give one target at most (--latest, --time, --xid, --lsn, --name, --immediate)");
+        return cli_usage_error("restore", "give one target at most (--latest, --time, --xid, --lsn, --name, --immediate, "
+                                          "--cp, --gtxid)");
+    if (o->cluster)
+    {
+        Error e2;
+        if (topology_name_check("--cluster", o->cluster, &e2) != 0)
+            return cli_usage_error("restore", "%s", e2.msg);
+        if (o->target.kind != TARGET_LATEST && o->target.kind != TARGET_TIME)
+            return cli_usage_error("restore", "a cluster restores to a consistency point: --cp, --time, --gtxid or "
+                                              "--latest (per-shard --xid/--lsn/--name targets would not be consistent)");
+        if (!o->dir || !o->base_port)
+            return cli_usage_error("restore", "--cluster needs --dir and --base-port for the new cluster");
+        if (!o->shard && !o->to)
+            return cli_usage_error("restore", "--cluster needs --to NAME, the new cluster's name");
+        if (o->to && topology_name_check("--to", o->to, &e2) != 0)
+            return cli_usage_error("restore", "%s", e2.msg);
+        if (o->to && !strcmp(o->to, o->cluster))
+            return cli_usage_error("restore", "--to must name a new cluster, not the source %s", o->cluster);
+        if (!o->co.pool)
+            return cli_usage_error("restore", "--pool is required");
+        return CLI_CONTINUE;
+    }
+    if (o->cp || o->gtxid || o->to || o->dir || o->base_port || o->shard)
+        return cli_usage_error("restore", "--cp, --gtxid, --to, --dir, --base-port and --shard go with --cluster");
     if (o->exclusive && (o->target.kind == TARGET_LATEST || o->target.kind == TARGET_IMMEDIATE ||
                          o->target.kind == TARGET_NAME))
         return cli_usage_error("restore", "--exclusive applies to --time, --xid and --lsn only");
@@ -683,7 +740,9 @@ cmd_restore(int argc, char **argv)
         Manifest m;
         double secs;
         StartResult sr;
-        if (restore_node(&o, &m, &secs, &sr, &err) != 0)
+        if (o.cluster)
+            rc = cluster_restore(&o, &err) == 0 ? 0 : cli_fail(&err);
+        else if (restore_node(&o, &m, &secs, &sr, &err) != 0)
             rc = cli_fail(&err);
         else
         {

@@ -27,6 +27,15 @@ typedef struct RestoreOptions
     bool start;
     int start_timeout;
     const char *pg_bin;
+    /* Cluster mode (DESIGN §3): a whole cluster, or one shard, into a new cluster. */
+    const char *cluster;
+    const char *to;            /* the new cluster's name */
+    const char *dir;           /* where its data directories go */
+    int base_port;             /* its ports: base_port, base_port + 1, ... */
+    const char *cp;            /* --cp NAME */
+    const char *gtxid;         /* --gtxid G */
+    const char *meta_conn;     /* the source's metadata primary, read-only (for --gtxid, --shard) */
+    const char *shard;         /* one shard alone */
 } RestoreOptions;
 
 void restore_options_defaults(RestoreOptions *o);

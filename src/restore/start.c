@@ -12,15 +12,16 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/spawn.h"
 #include "common/util.h"
 #include "pg/conn.h"
 
-static char *
-find_pg_bin(const StartRequest *req)
+char *
+pg_bin_dir(const char *override, int pg_version_num)
 {
-    if (req->pg_bin)
-        return xstrdup(req->pg_bin);
-    char *dir = xprintf("/usr/lib/postgresql/%d/bin", req->pg_version_num / 10000);
+    if (override)
+        return xstrdup(override);
+    char *dir = xprintf("/usr/lib/postgresql/%d/bin", pg_version_num / 10000);
     char *ctl = xprintf("%s/pg_ctl", dir);
     bool ok = access(ctl, X_OK) == 0;
     free(ctl);
@@ -97,31 +98,10 @@ static int
 run_pg_ctl(const char *bin, const char *data_dir, const char *log_path, Error *err)
 {
     char *pg_ctl = xprintf("%s/pg_ctl", bin);
-    pid_t child = fork();
-    if (child < 0)
-    {
-        free(pg_ctl);
-        return error_errno(err, "cannot fork to run pg_ctl");
-    }
-    if (child == 0)
-    {
-        /* pg_ctl's own output would mix with ours: the log has it all. */
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-        {
-            dup2(devnull, STDOUT_FILENO);
-            close(devnull);
-        }
-        execl(pg_ctl, "pg_ctl", "start", "-D", data_dir, "-l", log_path, "-W", (char *) NULL);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-        ;
-    int rc = 0;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        rc = error_set(err, "%s start -D %s failed (exit %d); see %s", pg_ctl, data_dir,
-                       WIFEXITED(status) ? WEXITSTATUS(status) : -1, log_path);
+    /* -W: strata does its own waiting, for the target rather than for
+     * connections; pg_ctl's output goes to /dev/null, the server's to the log. */
+    char *const argv[] = {pg_ctl, "start", "-D", (char *) data_dir, "-l", (char *) log_path, "-W", NULL};
+    int rc = spawn_wait(argv, NULL, err);
     free(pg_ctl);
     return rc;
 }
@@ -130,7 +110,7 @@ int
 instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
 {
     memset(res, 0, sizeof(*res));
-    char *bin = find_pg_bin(req);
+    char *bin = pg_bin_dir(req->pg_bin, req->pg_version_num);
     char *log_path = xprintf("%s/strata-start.log", req->data_dir);
     int rc = run_pg_ctl(bin, req->data_dir, log_path, err);
     free(bin);

@@ -29,6 +29,10 @@ typedef struct StartResult
     uint32_t timeline;
 } StartResult;
 
+/* PostgreSQL's binaries: override, else /usr/lib/postgresql/<major>/bin,
+ * else pg_config --bindir. Caller frees. */
+char *pg_bin_dir(const char *override, int pg_version_num);
+
 int instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err);
 
 #endif
