@@ -154,6 +154,8 @@ catalog_connect(const char *conninfo, bool create_db, Error *err)
     PQconninfoOption *check = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
     if (!check)
     {
+        if (errmsg)
+            errmsg[strcspn(errmsg, "\n")] = '\0';
         error_set(err, "--meta-conn '%s' is not a valid connection string: %s", conninfo ? conninfo : "",
                   errmsg ? errmsg : "out of memory");
         PQfreemem(errmsg);

@@ -253,6 +253,13 @@ refresh_topology(Shared *s)
     PQfinish(cat);
 }
 
+/* Server notices ("terminating connection due to immediate shutdown")
+ * would interleave with the report; failures are counted instead. */
+static void
+ignore_notice(void *arg, const char *message)
+{
+}
+
 /* Connection slot `idx` (a shard, or nshards for the metadata primary);
  * retries until connected or told to stop. */
 static PGconn *
@@ -271,6 +278,7 @@ connect_slot(Shared *s, size_t idx)
         free(ci);
         if (c)
         {
+            PQsetNoticeProcessor(c, ignore_notice, NULL);
             PQclear(PQexec(c, idx == s->nshards ? META_SESSION_SQL : SHARD_SESSION_SQL));
             return c;
         }

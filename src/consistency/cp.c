@@ -144,8 +144,9 @@ cp_create(const char *cluster, const char *name, const CpMember *members, size_t
             rc = -1;
         else
         {
-            PGresult *r = pg_exec(conns[i], what, timeouts, 0, NULL, err);
-            rc = r ? 0 : -1;
+            PGresult *r = PQexec(conns[i], timeouts);   /* two statements: simple protocol */
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                rc = error_set(err, "%s: cannot set timeouts: %s", what, PQerrorMessage(conns[i]));
             PQclear(r);
         }
     }
@@ -156,11 +157,10 @@ cp_create(const char *cluster, const char *name, const CpMember *members, size_t
         /* The barrier: SHARE conflicts with the INSERT every commit decision
          * makes, so it waits for in-flight decisions and holds new ones. */
         t0 = now_seconds();
-        PGresult *r = pg_exec(conns[0], "meta primary",
-                              "BEGIN; LOCK TABLE strata.commit_log IN SHARE MODE", 0, NULL, err);
-        if (!r)
+        PGresult *r = PQexec(conns[0], "BEGIN; LOCK TABLE strata.commit_log IN SHARE MODE");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
         {
-            rc = error_prefix(err, "taking the commit log barrier: ");
+            rc = error_set(err, "meta primary: taking the commit log barrier failed: %s", PQerrorMessage(conns[0]));
             PGresult *rb = PQexec(conns[0], "ROLLBACK");
             PQclear(rb);
         }

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "backup/cluster_backup.h"
 #include "cluster/catalog.h"
 #include "cluster/topology.h"
@@ -42,6 +44,9 @@ port_free(int port)
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
         return false;
+    /* As PostgreSQL binds: a socket in TIME_WAIT does not make a port busy. */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     bool ok = bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
@@ -390,10 +395,19 @@ run_sql(const TopoNode *n, const char *db, const char *sql, Error *err)
     free(ci);
     if (!c)
         return -1;
-    PGresult *r = pg_exec(c, n->name, sql, 0, NULL, err);
+    /* Several statements: the simple query protocol, in one implicit transaction. */
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\n")] = '\0';
+        rc = error_set(err, "on %s: %s", n->name, msg);
+    }
     PQclear(r);
     PQfinish(c);
-    return r ? 0 : -1;
+    return rc;
 }
 
 /* A compute node is stateless: a fresh instance whose partitioned
@@ -673,6 +687,112 @@ shard_restore(RestoreOptions *o, Pool *pool, Plan *p, Error *err)
     return rc;
 }
 
+/* Waits (bounded) until, for every set, the WAL segment holding the CP's
+ * restore point is in the pool: a CP taken seconds ago may still sit in a
+ * segment its primary is filling (archive_timeout bounds how long). */
+static int
+wait_cp_wal(Pool *pool, const RestoreOptions *o, const Plan *p, const char *const *sets, size_t n, int timeout,
+            Error *err)
+{
+    double deadline = now_seconds() + timeout;
+    bool said = false;
+    for (size_t i = 0; i < n; i++)
+    {
+        char *node = xprintf("%s/%s", o->cluster, sets[i]);
+        NodeInfo ni;
+        bool exists;
+        BackupList bl;
+        int rc = node_info_read(pool, node, &ni, &exists, err);
+        uint32_t tli = 1;
+        if (rc == 0 && backup_list_load(pool, node, &bl, err) == 0)
+        {
+            const char *id = node_backup_of(p->backup, sets[i]);
+            for (size_t k = 0; k < bl.count; k++)
+                if (bl.items[k].complete && id && !strcmp(bl.items[k].id, id))
+                    tli = bl.items[k].manifest.timeline;
+            backup_list_free(&bl);
+        }
+        char name[WAL_NAME_LEN + 1];
+        Lsn lsn = cp_member_lsn(p->cp, sets[i]);
+        if (rc == 0)
+            wal_segment_name(tli, wal_segno(lsn ? lsn - 1 : 0, ni.wal_segment_size), ni.wal_segment_size, name);
+        while (rc == 0)
+        {
+            WalObject obj;
+            bool found;
+            if ((rc = archive_find(pool, node, name, &obj, &found, err)) != 0)
+                break;
+            if (found)
+            {
+                wal_object_free(&obj);
+                break;
+            }
+            if (now_seconds() > deadline)
+            {
+                rc = error_set(err, "consistency point %s is not restorable yet: WAL segment %s of %s is not in the "
+                                    "pool after %d s (is its primary archiving?)", p->cp->name, name, node, timeout);
+                break;
+            }
+            if (!said)
+                log_info("waiting for WAL segment %s of %s (holds CP %s) to reach the pool", name, node, p->cp->name);
+            said = true;
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        free(node);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Stops an instance this restore started, by the pid in its postmaster.pid. */
+static void
+stop_started(const char *data_dir)
+{
+    char *path = xprintf("%s/postmaster.pid", data_dir);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return;
+    long pid = 0;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = 0;
+    fclose(f);
+    if (pid <= 0 || kill((pid_t) pid, SIGINT) != 0)
+        return;
+    for (int i = 0; i < 300 && kill((pid_t) pid, 0) == 0; i++)
+    {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (kill((pid_t) pid, 0) == 0)
+        kill((pid_t) pid, SIGKILL);
+}
+
+/* After a failed restore nothing of the new cluster may run or look usable. */
+static void
+undo_new_cluster(const Topology *t)
+{
+    const ReplicaSet *sets[66];
+    size_t n = 0;
+    ReplicaSet compute = {.name = "compute", .nodes = t->compute, .nnodes = t->ncompute};
+    sets[n++] = &compute;
+    for (size_t i = 0; i < t->nshards && n < 64; i++)
+        sets[n++] = &t->shards[i];
+    sets[n++] = &t->meta;
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < sets[k]->nnodes; i++)
+        {
+            const char *dir = sets[k]->nodes[i].data_dir;
+            stop_started(dir);
+            Error e;
+            if (remove_tree_contents(dir, &e) != 0)
+                log_warn("%s", e.msg);
+            rmdir(dir);
+        }
+}
+
 int
 cluster_restore(RestoreOptions *o, Error *err)
 {
@@ -711,6 +831,7 @@ cluster_restore(RestoreOptions *o, Error *err)
     if (rc == 0)
         rc = mkdir_p(sockdir, 0700, err);
     double t0 = now_seconds();
+    bool started = false;   /* from here on, a failure has instances to stop */
 
     /* 3. Every set's primary, in parallel, to the CP. */
     size_t nsets = 1 + t.nshards;
@@ -733,7 +854,16 @@ cluster_restore(RestoreOptions *o, Error *err)
         }
         if (rc == 0)
         {
+            const char **names = xcalloc(nsets, sizeof(char *));
+            for (size_t i = 0; i < nsets; i++)
+                names[i] = sets[i]->name;
+            rc = wait_cp_wal(pool, o, &p, names, nsets, 60, err);
+            free(names);
+        }
+        if (rc == 0)
+        {
             log_info("restoring %zu replica set(s) of %s to CP %s into %s", nsets, o->cluster, p.cp->name, o->dir);
+            started = true;
             rc = run_primary_jobs(jobs, nsets, err);
         }
     }
@@ -772,8 +902,16 @@ cluster_restore(RestoreOptions *o, Error *err)
     if (rc == 0)
         report(o, &p, &t, &rs, now_seconds() - t0);
     else
-        error_prefix(err, "restore of cluster %s into %s failed (what was started is left running for inspection; "
-                          "stop it by pid): ", o->cluster, o->to);
+    {
+        if (have_new && started)
+        {
+            undo_new_cluster(&t);
+            error_prefix(err, "restore of cluster %s into %s failed (its instances were stopped and its directories "
+                              "emptied): ", o->cluster, o->to);
+        }
+        else
+            error_prefix(err, "restore of cluster %s into %s: nothing was started: ", o->cluster, o->to);
+    }
     for (size_t i = 0; i < nsets; i++)
         if (jobs[i].node)
             primary_job_free(&jobs[i]);
