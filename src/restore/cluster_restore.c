@@ -438,7 +438,9 @@ build_compute(const char *bin, const Topology *t, const TopoNode *node, const ch
         free(sql);
     }
     Buffer b = {0};
-    buffer_appendf(&b, "CREATE EXTENSION IF NOT EXISTS postgres_fdw;\n"
+    /* strata's sessions pin search_path to pg_catalog: name the schema. */
+    buffer_appendf(&b, "SET search_path = public;\n"
+                       "CREATE EXTENSION IF NOT EXISTS postgres_fdw;\n"
                        "CREATE TABLE accounts (id bigint NOT NULL, balance bigint NOT NULL) PARTITION BY RANGE (id);\n");
     for (size_t i = 0; i < t->nshards; i++)
     {
