@@ -70,6 +70,7 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh
+	@bash scripts/demo-cluster.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all
