@@ -4,34 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster/catalog.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "pg/conn.h"
-
-/* conninfo with dbname replaced: a prepared transaction can only be
- * finished from a session in the database it was prepared in. */
-static char *
-conninfo_for_db(const char *conninfo, const char *db)
-{
-    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
-    Buffer b = {0};
-    for (PQconninfoOption *o = opts; o && o->keyword; o++)
-    {
-        if (!o->val || !strcmp(o->keyword, "dbname"))
-            continue;
-        buffer_appendf(&b, "%s='", o->keyword);
-        for (const char *p = o->val; *p; p++)
-        {
-            if (*p == '\'' || *p == '\\')
-                buffer_append(&b, "\\", 1);
-            buffer_append(&b, p, 1);
-        }
-        buffer_append(&b, "' ", 2);
-    }
-    PQconninfoFree(opts);
-    buffer_appendf(&b, "dbname='%s'", db);
-    return b.data;
-}
 
 int
 resolve_prepared(const char *meta_conninfo, const char *decided_before, const ResolveShard *shards, size_t n,
@@ -74,7 +50,8 @@ resolve_prepared(const char *meta_conninfo, const char *decided_before, const Re
             }
             bool decided = atol(PQgetvalue(d, 0, 0)) > 0;
             PQclear(d);
-            char *ci = conninfo_for_db(shards[i].conninfo, db);
+            /* A prepared transaction is finished from a session in its own database. */
+            char *ci = conninfo_with_dbname(shards[i].conninfo, db);
             PGconn *dc = pg_connect(ci, what, err);
             free(ci);
             if (!dc)

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "info/continuity.h"
+#include "info/node_state.h"
 #include "pg/conn.h"
 #include "pool/manifest.h"
 
@@ -168,34 +169,18 @@ cmd_check(int argc, char **argv)
     if (pool_open(co.pool, &pool, &err) != 0)
         return cli_fail(&err);
     Report rep = {0};
-    NodeInfo ni;
-    bool exists;
-    if (node_info_read(pool, co.node, &ni, &exists, &err) != 0)
+    NodeState ns;
+    if (node_state_load(pool, co.node, &ns, &err) != 0)
         report_problem(&rep, "%s", err.msg);
-    else if (!exists)
-        report_problem(&rep, "node %s has no WAL and no backups in pool %s yet", co.node, pool->location);
     else
     {
-        BackupList bl;
-        WalList wl;
-        if (backup_list_load(pool, co.node, &bl, &err) != 0)
-            report_problem(&rep, "%s", err.msg);
-        else
-        {
-            if (archive_list(pool, co.node, ni.wal_segment_size, &wl, &err) != 0)
-                report_problem(&rep, "%s", err.msg);
-            else
-            {
-                size_t n = wal_continuity_check(co.node, ni.wal_segment_size, &wl, &bl, report_problem, &rep);
-                size_t segs = 0;
-                for (size_t i = 0; i < wl.count; i++)
-                    segs += wl.items[i].is_segment;
-                if (n == 0)
-                    printf("archive of node %s: %zu segment(s), no gaps\n", co.node, segs);
-                wal_list_free(&wl);
-            }
-            backup_list_free(&bl);
-        }
+        size_t n = wal_continuity_check(co.node, ns.info.wal_segment_size, &ns.wal, &ns.backups, report_problem, &rep);
+        size_t segs = 0;
+        for (size_t i = 0; i < ns.wal.count; i++)
+            segs += ns.wal.items[i].is_segment;
+        if (n == 0)
+            printf("archive of node %s: %zu segment(s), no gaps\n", co.node, segs);
+        node_state_free(&ns);
     }
     if (conninfo)
         check_instance(pool, co.node, conninfo, timeout, &rep);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "archive/archive.h"
+#include "info/node_state.h"
 #include "cli/cli.h"
 #include "pool/manifest.h"
 #include "pool/sealed.h"
@@ -191,21 +192,10 @@ print_text(json_object *node)
 static int
 node_json(Pool *pool, const char *node, json_object **out, Error *err)
 {
-    NodeInfo ni;
-    bool exists;
-    if (node_info_read(pool, node, &ni, &exists, err) != 0)
+    NodeState ns;
+    if (node_state_load(pool, node, &ns, err) != 0)
         return -1;
-    if (!exists)
-        return error_set(err, "node %s has nothing in pool %s", node, pool->location);
-    BackupList bl;
-    if (backup_list_load(pool, node, &bl, err) != 0)
-        return -1;
-    WalList wl;
-    if (archive_list(pool, node, ni.wal_segment_size, &wl, err) != 0)
-    {
-        backup_list_free(&bl);
-        return -1;
-    }
+    NodeInfo ni = ns.info;
     json_object *o = json_object_new_object();
     char sysid[32];
     snprintf(sysid, sizeof(sysid), "%" PRIu64, ni.system_identifier);
@@ -213,12 +203,11 @@ node_json(Pool *pool, const char *node, json_object **out, Error *err)
     json_object_object_add(o, "system_identifier", json_object_new_string(sysid));
     json_object_object_add(o, "pg_version_num", json_object_new_int(ni.pg_version_num));
     json_object *backups = json_object_new_array();
-    for (size_t i = 0; i < bl.count; i++)
-        json_object_array_add(backups, backup_json(&bl.items[i]));
+    for (size_t i = 0; i < ns.backups.count; i++)
+        json_object_array_add(backups, backup_json(&ns.backups.items[i]));
     json_object_object_add(o, "backups", backups);
-    json_object_object_add(o, "wal", wal_json(&wl, ni.wal_segment_size));
-    wal_list_free(&wl);
-    backup_list_free(&bl);
+    json_object_object_add(o, "wal", wal_json(&ns.wal, ni.wal_segment_size));
+    node_state_free(&ns);
     *out = o;
     return 0;
 }
@@ -252,14 +241,7 @@ cmd_info(int argc, char **argv)
     char **names = NULL;
     size_t count = 0;
     int rc = 0;
-    if (co.node)
-    {
-        names = xcalloc(1, sizeof(char *));
-        names[0] = xstrdup(co.node);
-        count = 1;
-    }
-    else
-        rc = pool_list_nodes(pool, &names, &count, &err);
+    rc = pool_select_nodes(pool, co.node, &names, &count, &err);
     json_object *nodes = json_object_new_array();
     for (size_t i = 0; rc == 0 && i < count; i++)
     {

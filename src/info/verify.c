@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/workers.h"
 #include "info/continuity.h"
+#include "info/node_state.h"
 #include "pool/manifest.h"
 #include <json-c/json.h>
 
@@ -128,21 +129,12 @@ problem_cmp(const void *a, const void *b)
 static int
 verify_node(Pool *pool, const char *node, const char *backup_id, int jobs, Problems *pr, size_t *objects, Error *err)
 {
-    NodeInfo ni;
-    bool exists;
-    if (node_info_read(pool, node, &ni, &exists, err) != 0)
+    NodeState ns;
+    if (node_state_load(pool, node, &ns, err) != 0)
         return -1;
-    if (!exists)
-        return error_set(err, "node %s has nothing in pool %s", node, pool->location);
-    BackupList bl;
-    if (backup_list_load(pool, node, &bl, err) != 0)
-        return -1;
-    WalList wl;
-    if (archive_list(pool, node, ni.wal_segment_size, &wl, err) != 0)
-    {
-        backup_list_free(&bl);
-        return -1;
-    }
+    BackupList bl = ns.backups;
+    WalList wl = ns.wal;
+    NodeInfo ni = ns.info;
     size_t ntasks = 0, cap = 64;
     Task *tasks = xcalloc(cap, sizeof(Task));
     bool found_backup = false;
@@ -190,8 +182,7 @@ verify_node(Pool *pool, const char *node, const char *backup_id, int jobs, Probl
         *objects += ntasks;
     }
     free(tasks);
-    wal_list_free(&wl);
-    backup_list_free(&bl);
+    node_state_free(&ns);
     return rc;
 }
 
@@ -243,14 +234,7 @@ cmd_verify(int argc, char **argv)
     char **names = NULL;
     size_t count = 0, objects = 0;
     int rc = 0;
-    if (co.node)
-    {
-        names = xcalloc(1, sizeof(char *));
-        names[0] = xstrdup(co.node);
-        count = 1;
-    }
-    else
-        rc = pool_list_nodes(pool, &names, &count, &err);
+    rc = pool_select_nodes(pool, co.node, &names, &count, &err);
     Problems pr = {.lock = PTHREAD_MUTEX_INITIALIZER};
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = verify_node(pool, names[i], backup_id, jobs, &pr, &objects, &err);
