@@ -46,6 +46,38 @@ fetch_to(Pool *pool, const WalObject *o, const char *dest, Error *err)
     return rc;
 }
 
+/* Is there a segment after `name` on its timeline? Then `name` missing is
+ * a hole in the archive, not the end of WAL. Looks in the segment's own
+ * directory, then for a later log directory of the same timeline: two
+ * listings, not the whole archive, on every call. */
+static bool
+later_segment_exists(Pool *pool, const char *node, const char *name, Error *err)
+{
+    char *dir = archive_dir_for(node, name);
+    StorageList l;
+    bool later = false;
+    if (storage_list(pool->storage, dir, &l, err) == 0)
+    {
+        for (size_t i = 0; i < l.count && !later; i++)
+            later = strlen(l.entries[i].name) > WAL_NAME_LEN && l.entries[i].name[WAL_NAME_LEN] == '-' &&
+                    strncmp(l.entries[i].name, name, 8) == 0 && strncmp(l.entries[i].name, name, WAL_NAME_LEN) > 0;
+        storage_list_free(&l);
+    }
+    free(dir);
+    if (later)
+        return true;
+    char *root = pool_wal_dir(node);
+    if (storage_list(pool->storage, root, &l, err) == 0)
+    {
+        for (size_t i = 0; i < l.count && !later; i++)
+            later = l.entries[i].is_dir && strlen(l.entries[i].name) == 16 &&
+                    strncmp(l.entries[i].name, name, 8) == 0 && strncmp(l.entries[i].name, name, 16) > 0;
+        storage_list_free(&l);
+    }
+    free(root);
+    return later;
+}
+
 int
 cmd_wal_get(int argc, char **argv)
 {
@@ -83,6 +115,10 @@ cmd_wal_get(int argc, char **argv)
     int rc = EXIT_FATAL;
     if (archive_find(pool, co.node, name, &o, &found, &err) != 0)
         log_error("%s", err.msg);
+    else if (!found && wal_is_segment_name(name) && later_segment_exists(pool, co.node, name, &err))
+        log_error("WAL segment %s is missing from pool %s node %s but later segments exist: the archive has a gap; "
+                  "stopping recovery here would silently lose every transaction after it",
+                  name, pool->location, co.node);
     else if (!found)
         rc = EXIT_NOT_FOUND;
     else

@@ -94,8 +94,8 @@ record_page_errors(CopyContext *cx, const char *path, const PageErrors *pe)
     m->page_errors = xrealloc(m->page_errors, (m->npage_errors + pe->count) * sizeof(ManifestPageError));
     for (size_t i = 0; i < pe->count; i++)
     {
-        log_warn("invalid page checksum in %s/%s, block %u (checksum %u, expected %u)", cx->opt->pgdata, path,
-                 pe->items[i].block, pe->items[i].found, pe->items[i].expected);
+        log_warn("page checksum mismatch in %s/%s, block %u: calculated %u but the page holds %u", cx->opt->pgdata,
+                 path, pe->items[i].block, pe->items[i].expected, pe->items[i].found);
         m->page_errors[m->npage_errors].path = xstrdup(path);
         m->page_errors[m->npage_errors].block = pe->items[i].block;
         m->npage_errors++;

@@ -169,6 +169,10 @@ cmd_check(int argc, char **argv)
     if (pool_open(co.pool, &pool, &err) != 0)
         return cli_fail(&err);
     Report rep = {0};
+    /* The instance first: its forced segment switch may be the node's
+     * first WAL in the pool, which the archive check then sees. */
+    if (conninfo)
+        check_instance(pool, co.node, conninfo, timeout, &rep);
     NodeState ns;
     if (node_state_load(pool, co.node, &ns, &err) != 0)
         report_problem(&rep, "%s", err.msg);
@@ -182,8 +186,6 @@ cmd_check(int argc, char **argv)
             printf("archive of node %s: %zu segment(s), no gaps\n", co.node, segs);
         node_state_free(&ns);
     }
-    if (conninfo)
-        check_instance(pool, co.node, conninfo, timeout, &rep);
     pool_close(pool);
     if (rep.problems)
     {

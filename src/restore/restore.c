@@ -372,6 +372,37 @@ prepare_target_dir(const RestoreOptions *o, Error *err)
 
 /* ---- checks before writing ---- */
 
+/* Replaying "everything archived" through a hole would stop at the hole
+ * and promote, silently losing every transaction after it. For --latest
+ * the archive must be whole from the backup's start on each timeline;
+ * explicit targets are protected by PostgreSQL itself (recovery that ends
+ * before its target is fatal) and by wal-get's gap check. */
+static int
+check_wal_continuity_after(Pool *pool, const Manifest *m, Error *err)
+{
+    WalList wl;
+    if (archive_list(pool, m->node, m->wal_segment_size, &wl, err) != 0)
+        return -1;
+    WalGap *gaps;
+    size_t n = archive_gaps(&wl, &gaps);
+    uint64_t start = wal_segno(m->start_lsn, m->wal_segment_size);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+    {
+        if (gaps[i].tli < m->timeline || gaps[i].last_missing < start)
+            continue;
+        char name[WAL_NAME_LEN + 1];
+        wal_segment_name(gaps[i].tli, gaps[i].first_missing, m->wal_segment_size, name);
+        rc = error_set(err, "WAL segment %s is missing from pool %s (node %s) although later ones exist: replaying "
+                            "to the latest would stop there and lose everything after it. Restore to a target "
+                            "before it (--lsn, --time) or repair the archive (strata verify lists the gaps)",
+                       name, pool->location, m->node);
+    }
+    free(gaps);
+    wal_list_free(&wl);
+    return rc;
+}
+
 static int
 check_required_wal(Pool *pool, const Manifest *m, Error *err)
 {
@@ -584,7 +615,8 @@ write_recovery_settings(const RestoreOptions *o, const Manifest *m, const char *
         buffer_appendf(&b, "recovery_target_inclusive = off\n");
     if (o->target.kind != TARGET_LATEST)
         buffer_appendf(&b, "recovery_target_action = '%s'\n", o->action);
-    buffer_appendf(&b, "recovery_target_timeline = 'current'\n");
+    /* Follow timeline switches (a failover after the backup) to the newest. */
+    buffer_appendf(&b, "recovery_target_timeline = 'latest'\n");
     /* Never stream from, nor hold a slot on, the source's primary. */
     buffer_appendf(&b, "primary_conninfo = ''\nprimary_slot_name = ''\n");
     if (o->archive_node)
@@ -689,6 +721,8 @@ restore_node(RestoreOptions *o, Manifest *out, double *out_secs, StartResult *ou
         log_info("restoring backup %s (consistent at LSN %s) to target %s%s%s", m.id, start,
                  target_kind_name(o->target.kind), o->target.text ? " " : "", o->target.text ? o->target.text : "");
         rc = check_required_wal(pool, &m, err);
+        if (rc == 0 && o->target.kind == TARGET_LATEST)
+            rc = check_wal_continuity_after(pool, &m, err);
     }
     if (rc == 0)
         rc = prepare_target_dir(o, err);

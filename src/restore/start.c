@@ -119,7 +119,7 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
         free(log_path);
         return -1;
     }
-    double deadline = now_seconds() + req->timeout;
+    double started = now_seconds(), deadline = started + req->timeout;
     long pid = 0;
     int port = 0;
     char sockdir[4096];
@@ -137,7 +137,22 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
         if (!pid && !read_postmaster_pid(req->data_dir, &pid, &port, sockdir, sizeof(sockdir)))
-            continue;
+        {
+            /* The postmaster writes its pid file first thing; none after a
+             * few seconds means it has already exited. */
+            if (now_seconds() - started < 5)
+                continue;
+            char tail[2048];
+            log_tail(log_path, tail, sizeof(tail));
+            if (shutting && strstr(tail, "database system is shut down"))
+            {
+                snprintf(res->state, sizeof(res->state), "shut down");
+                break;
+            }
+            rc = error_set(err, "the restored instance in %s exited during start-up or recovery; the end of %s says:\n%s",
+                           req->data_dir, log_path, tail);
+            break;
+        }
         if (!alive(pid))
         {
             if (shutting)

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# A backup killed with SIGKILL half-way leaves nothing that restore uses;
+# the next backup succeeds and restores.
+source "$(dirname "$0")/lib.sh"
+
+NODE=db
+PPORT=$(free_port "$PORT_BASE")
+PDIR=$(pg_datadir primary)
+SCALE=${T40_SCALE:-20}
+
+run pool_init strata pool-init --pool "$POOL"
+check_rc "pool-init" 0
+PG_NODE=$NODE pg_new_primary primary "$PPORT" || { fail "start primary" "see log"; show "$T/primary/postgres.log"; finish; }
+t0=$(date +%s.%N)
+"$PG_BIN/pgbench" -h 127.0.0.1 -p "$PPORT" -i -s "$SCALE" -q postgres >"$T/out/pgbench_init.log" 2>&1 \
+  || { fail "pgbench -i -s $SCALE" "failed"; show "$T/out/pgbench_init.log"; finish; }
+note "pgbench -i -s $SCALE took $(elapsed "$t0" "$(date +%s.%N)")s, database $(psql_at "$PPORT" "select pg_size_pretty(pg_database_size('postgres'))")"
+psql_at "$PPORT" "create table marker(id int primary key); insert into marker select generate_series(1, 3)"
+
+# ---- a slow backup, killed -----------------------------------------------------
+"$STRATA_BIN" backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" \
+  --pg-conn "host=127.0.0.1 port=$PPORT dbname=postgres" --max-rate 5M \
+  >"$T/out/killed.out" 2>"$T/out/killed.err" &
+KPID=$!
+bg_register "$KPID"
+# for 5 s at least, until it has published some data objects (or 30 s)
+for ((i = 0; i < 300; i++)); do
+  n=$(find "$POOL/nodes/$NODE/backups" -path '*/data/*' -type f 2>/dev/null | wc -l)
+  [ "$n" -ge 1 ] && [ "$i" -ge 50 ] && break
+  kill -0 "$KPID" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$KPID" 2>/dev/null; then
+  pass "backup still running after $((i / 10)) s ($n data objects in the pool)"
+else
+  fail "backup still running when it is killed" "it already exited"; show "$T/out/killed.err"
+fi
+KIDS=$(pgrep -P "$KPID" | paste -sd' ')
+kill -KILL "$KPID" 2>/dev/null
+for k in $KIDS; do kill -KILL "$k" 2>/dev/null; done
+wait "$KPID" 2>/dev/null
+[ -n "$KIDS" ] && note "the killed backup had child processes: $KIDS (killed too)"
+sleep 1
+
+mapfile -t DIRS < <(ls "$POOL/nodes/$NODE/backups" 2>/dev/null)
+KID=${DIRS[0]:-}
+note "partial backup directories: ${DIRS[*]:-none}"
+if [ -n "$KID" ]; then
+  check "the killed backup has no manifest" test ! -e "$POOL/nodes/$NODE/backups/$KID/backup.manifest"
+else
+  note "the killed backup left no directory"
+fi
+
+run info_k strata info --pool "$POOL" --node "$NODE" --output json
+check_rc "info after the kill: exit 0" 0
+if [ -n "$KID" ]; then
+  st=$(json_backup_status "$OUT" "$KID")
+  case "$st" in
+    absent|incomplete*) pass "info does not show the killed backup as usable ($st)" ;;
+    *) fail "info does not show the killed backup as usable" "status '$st'" ;;
+  esac
+fi
+run info_kt strata info --pool "$POOL" --node "$NODE"
+check_rc "info (text) after the kill: exit 0" 0
+if [ -n "$KID" ] && grep -F "$KID" "$OUT" | grep -qvi incomplete; then
+  fail "info text marks the killed backup incomplete" "$(grep -F "$KID" "$OUT" | head -n 2)"
+else
+  pass "info text does not list the killed backup as usable"
+fi
+
+restore_start r_none --node "$NODE" --latest
+check_rc_nonzero "restore without --backup, only a killed backup in the pool: fails"
+check "... and starts no instance" no_postmaster_in "$RDIR"
+pg_stop "$RDIR"
+if [ -n "$KID" ]; then
+  restore_start r_killed --node "$NODE" --backup "$KID"
+  check_rc_nonzero "restore --backup <killed backup>: fails"
+  check "... and starts no instance" no_postmaster_in "$RDIR"
+  pg_stop "$RDIR"
+fi
+
+# ---- the next backup works -------------------------------------------------
+psql_at "$PPORT" "insert into marker select generate_series(4, 6)"
+"$PG_BIN/pgbench" -h 127.0.0.1 -p "$PPORT" -c 2 -j 2 -t 200 -n postgres >"$T/out/pgbench_run.log" 2>&1
+t0=$(date +%s.%N)
+run backup2 strata backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" \
+    --pg-conn "host=127.0.0.1 port=$PPORT dbname=postgres"
+check_rc "a new backup after the killed one: exit 0" 0
+note "backup took $(elapsed "$t0" "$(date +%s.%N)")s"
+NID=$(backup_id "$OUT")
+if [ -n "$NID" ] && [ "$NID" != "$KID" ]; then pass "the new backup has a new id ($NID)"
+else fail "the new backup has a new id" "'$NID' (killed: '$KID')"; fi
+psql_at "$PPORT" "insert into marker select generate_series(7, 9)"
+ACCOUNTS=$(psql_at "$PPORT" "select count(*) from pgbench_accounts")
+SUMS=$(psql_at "$PPORT" "select sum(abalance) from pgbench_accounts")
+wait_archived "$PPORT" || fail "archiving" "$(psql_at "$PPORT" "select * from pg_stat_archiver")"
+
+run info_n strata info --pool "$POOL" --node "$NODE" --output json
+st=$(json_backup_status "$OUT" "$NID")
+case "$st" in
+  absent|unparsable*|incomplete*|failed*|"?") fail "info lists the new backup as usable" "status '$st'" ;;
+  *) pass "info lists the new backup as usable ($st)" ;;
+esac
+if [ -n "$KID" ]; then
+  st=$(json_backup_status "$OUT" "$KID")
+  case "$st" in
+    absent|incomplete*) pass "the killed backup still not usable ($st)" ;;
+    *) fail "the killed backup still not usable" "status '$st'" ;;
+  esac
+fi
+
+restore_start r_new --node "$NODE" --latest
+check_rc "restore --latest (no --backup) after a killed backup: exit 0" 0
+if [ "$RC" = 0 ]; then
+  check_eq "restored marker rows" "$(seq_csv 1 9)" "$(marker_ids "$RPORT" 2>&1)"
+  check_eq "restored pgbench_accounts rows" "$ACCOUNTS" "$(psql_at "$RPORT" "select count(*) from pgbench_accounts" 2>&1)"
+  check_eq "restored pgbench_accounts balance sum" "$SUMS" "$(psql_at "$RPORT" "select sum(abalance) from pgbench_accounts" 2>&1)"
+  check_eq "restored pgbench balances consistent" t "$(pgbench_consistent "$RPORT" 2>&1)"
+  grep -qF "$NID" "$OUT" "$ERR" || note "restore's output does not name the backup it used ($NID)"
+else
+  show_pg_logs "$RDIR"
+fi
+pg_stop "$RDIR"
+check "restored instance stopped" no_postmaster_in "$RDIR"
+
+run verify strata verify --pool "$POOL" --node "$NODE" --backup "$NID"
+check_rc "verify --backup <new backup>: exit 0" 0
+
+finish
