@@ -492,6 +492,10 @@ restore_file(void *ctx, size_t item, int worker, Error *err)
     }
     if (fd >= 0)
     {
+        /* Durable file by file, in the worker that wrote it: a restore must
+         * not make the whole host's filesystem flush (syncfs) on its behalf. */
+        if (rc == 0 && f->size > 0 && fdatasync(fd) != 0)
+            rc = error_errno(err, "cannot sync %s", dest);
         if (close(fd) != 0 && rc == 0)
             rc = error_errno(err, "cannot write %s", dest);
         if (rc == 0)
@@ -532,15 +536,15 @@ restore_files(Pool *pool, const RestoreOptions *o, const Manifest *m, Error *err
         free(rx.buffers[i]);
     free(rx.buffers);
     ratelimit_destroy(&rx.rate);
-    if (rc == 0)
+    /* Directories last, deepest first, so every entry is durable. */
+    for (size_t i = m->ndirs; rc == 0 && i > 0; i--)
     {
-        /* One syncfs for the whole tree: far cheaper than an fsync a file. */
-        int fd = open(o->target_dir, O_RDONLY | O_DIRECTORY);
-        if (fd < 0 || syncfs(fd) != 0)
-            rc = error_errno(err, "cannot sync %s", o->target_dir);
-        if (fd >= 0)
-            close(fd);
+        char *d = xprintf("%s/%s", o->target_dir, m->dirs[i - 1].path);
+        rc = fsync_path(d, true, err);
+        free(d);
     }
+    if (rc == 0)
+        rc = fsync_path(o->target_dir, true, err);
     return rc;
 }
 
