@@ -172,6 +172,27 @@ record_catalog(PGconn *meta, const char *cluster, const char *id, json_object *m
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         log_warn("could not record cluster backup %s in the catalog: %s", id, PQerrorMessage(meta));
     PQclear(r);
+    /* One row per replica set's node backup, keyed by its pool node. */
+    json_object *nodes;
+    if (!json_object_object_get_ex(manifest, "nodes", &nodes))
+        return;
+    for (size_t i = 0; i < json_object_array_length(nodes); i++)
+    {
+        json_object *n = json_object_array_get_idx(nodes, i), *v;
+        const char *pool_node = json_object_object_get_ex(n, "pool_node", &v) ? json_object_get_string(v) : "";
+        const char *np[] = {cluster, id, pool_node, json_object_to_json_string(n),
+                            json_object_to_json_string(manifest)};
+        r = PQexecParams(meta,
+                         "INSERT INTO strata.backups (cluster, id, kind, node, status, started_at, finished_at, info) "
+                         "VALUES ($1, $2, 'node', $3, 'complete', "
+                         "to_timestamp(($5::jsonb->>'started_epoch')::float8), now(), $4::jsonb) "
+                         "ON CONFLICT (cluster, id, node) DO UPDATE SET status = 'complete', info = EXCLUDED.info",
+                         5, NULL, np, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            log_warn("could not record node backup %s of %s in the catalog: %s", id, pool_node,
+                     PQerrorMessage(meta));
+        PQclear(r);
+    }
 }
 
 int
