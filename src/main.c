@@ -34,6 +34,7 @@ static const Command commands[] = {
     {"cluster", cmd_cluster, "register and show a sharded cluster's topology (register, show, list)"},
     {"workload", cmd_workload, "run the bank workload (2PC transfers between shards) on a cluster"},
     {"check-consistency", cmd_check_consistency, "check a cluster's global consistency (balances, 2PC atomicity)"},
+    {"cluster-manager", cmd_cluster_manager, "the cluster manager daemon: HTTP/JSON API, jobs, metrics"},
     {"version", cmd_version, "print the version"},
 };
 

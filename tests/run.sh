@@ -133,7 +133,7 @@ else
 fi
 
 TESTS=()
-for t in "$WORK"/src/tests/integration/t_*.sh "$WORK"/src/tests/cluster/t_*.sh; do
+for t in "$WORK"/src/tests/integration/t_*.sh "$WORK"/src/tests/cluster/t_*.sh "$WORK"/src/tests/manager/t_*.sh; do
   [ -f "$t" ] || continue
   name=$(basename "$t" .sh)
   if [ "$#" -gt 0 ]; then

@@ -674,7 +674,17 @@ cmd_backup(int argc, char **argv)
         return code;
     Error err;
     if (o.cluster)
-        return cluster_backup(&o, &err) == 0 ? 0 : cli_fail(&err);
+    {
+        json_object *m;
+        if (cluster_backup(&o, &m, &err) != 0)
+            return cli_fail(&err);
+        if (o.co.json)
+            printf("%s\n", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
+        else
+            printf("%s\n", json_object_get_string(json_object_object_get(m, "id")));
+        json_object_put(m);
+        return 0;
+    }
     Manifest m;
     if (backup_node(&o, &m, &err) != 0)
         return cli_fail(&err);

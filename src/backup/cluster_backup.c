@@ -196,8 +196,9 @@ record_catalog(PGconn *meta, const char *cluster, const char *id, json_object *m
 }
 
 int
-cluster_backup(const BackupOptions *o, Error *err)
+cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
 {
+    *manifest = NULL;
     PGconn *meta = catalog_connect(o->meta_conn, false, err);
     if (!meta)
         return -1;
@@ -270,8 +271,6 @@ cluster_backup(const BackupOptions *o, Error *err)
     if (rc == 0)
     {
         log_info("cluster backup %s of %s: %zu replica set(s) from standbys, in parallel", id, t.name, nsets);
-        bool saved_quiet = log_quiet;
-        log_quiet = true;   /* node backups run side by side: one summary line each below */
         pthread_t *threads = xcalloc(nsets, sizeof(pthread_t));
         bool *running = xcalloc(nsets, sizeof(bool));
         for (size_t i = 0; i < nsets; i++)
@@ -285,7 +284,6 @@ cluster_backup(const BackupOptions *o, Error *err)
                 pthread_join(threads[i], NULL);
         free(running);
         free(threads);
-        log_quiet = saved_quiet;
         for (size_t i = 0; i < nsets && rc == 0; i++)
         {
             if (jobs[i].rc != 0)
@@ -373,16 +371,12 @@ cluster_backup(const BackupOptions *o, Error *err)
             char sz[32], st[32];
             format_bytes(size, sz, sizeof(sz));
             format_bytes(stored, st, sizeof(st));
-            if (o->co.json)
-                printf("%s\n", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
-            else
-            {
-                log_info("cluster backup %s complete: %s in the databases, %s in the pool, %.1f s; end CP %s (pause "
-                         "%.2f ms)", id, sz, st, now_seconds() - t0, cp.name, cp.pause_ms);
-                printf("%s\n", id);
-            }
+            log_info("cluster backup %s complete: %s in the databases, %s in the pool, %.1f s; end CP %s (pause "
+                     "%.2f ms)", id, sz, st, now_seconds() - t0, cp.name, cp.pause_ms);
+            *manifest = m;
         }
-        json_object_put(m);
+        else
+            json_object_put(m);
     }
     if (rc != 0)
         error_prefix(err, "cluster backup %s of %s failed: ", id, t.name);

@@ -10,7 +10,9 @@
 #include "cluster/topology.h"
 #include "pool/pool.h"
 
-int cluster_backup(const BackupOptions *o, Error *err);
+/* On success *manifest is the sealed record written to the pool (the
+ * caller json_object_put()s it); nothing is printed. */
+int cluster_backup(const BackupOptions *o, json_object **manifest, Error *err);
 
 /* The sealed record of a cluster backup in the pool:
  * clusters/<cluster>/backups/<id>/cluster.manifest */

@@ -1,0 +1,614 @@
+/* The cluster manager's API handlers (docs/manager.md). Every failure is a
+ * status with a JSON body {"error": "..."} that names the thing and the
+ * cause: bad input is a 4xx, never a crash. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/cluster_backup.h"
+#include "cluster/topology.h"
+#include "common/util.h"
+#include "consistency/cp_store.h"
+#include "manager/manager.h"
+#include "restore/target.h"
+
+#define CP_TIMEOUT_MS 2000
+#define JOBS_LIST_MAX 200
+
+void
+api_error(ApiResponse *out, int status, const char *fmt, ...)
+{
+    char msg[ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    free(out->body);
+    out->status = status;
+    out->body = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    out->content_type = "application/json";
+    json_object_put(o);
+}
+
+/* Takes ownership of o. */
+static void
+reply(ApiResponse *out, int status, json_object *o)
+{
+    out->status = status;
+    out->body = xprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    out->content_type = "application/json";
+    json_object_put(o);
+}
+
+/* The body as a JSON object; an empty body is an empty object. */
+static json_object *
+parse_body(const char *body, size_t len, ApiResponse *out)
+{
+    if (len == 0)
+        return json_object_new_object();
+    json_tokener *tok = json_tokener_new();
+    json_object *o = json_tokener_parse_ex(tok, body, (int) len);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!o || e != json_tokener_success)
+    {
+        json_object_put(o);
+        api_error(out, 400, "malformed JSON body: %s",
+                  e == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(e));
+        return NULL;
+    }
+    while (used < len && strchr(" \t\r\n", body[used]))
+        used++;
+    if (used != len)
+        api_error(out, 400, "malformed JSON body: trailing data after the JSON value at byte %zu", used);
+    else if (!json_object_is_type(o, json_type_object))
+        api_error(out, 400, "malformed JSON body: expected a JSON object");
+    else
+        return o;
+    json_object_put(o);
+    return NULL;
+}
+
+/* An optional string member; 400 if present and not a string. */
+static int
+body_string(json_object *o, const char *key, const char **val, ApiResponse *out)
+{
+    json_object *v;
+    *val = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (!json_object_is_type(v, json_type_string))
+    {
+        api_error(out, 400, "\"%s\" must be a string", key);
+        return -1;
+    }
+    *val = json_object_get_string(v);
+    return 0;
+}
+
+/* The handlers' metadata connection, reconnected after a lost one. */
+static PGconn *
+meta_conn(Manager *m, ApiResponse *out)
+{
+    if (PQstatus(m->meta) != CONNECTION_OK)
+        PQreset(m->meta);
+    if (PQstatus(m->meta) != CONNECTION_OK)
+    {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(m->meta));
+        msg[strcspn(msg, "\n")] = '\0';
+        api_error(out, 503, "the metadata database is unavailable: %s", msg);
+        return NULL;
+    }
+    return m->meta;
+}
+
+static void
+db_error(ApiResponse *out, PGconn *c, const char *what)
+{
+    char msg[1024];
+    snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
+    msg[strcspn(msg, "\n")] = '\0';
+    api_error(out, 500, "%s: %s", what, msg);
+}
+
+/* 0 if registered; otherwise the response is set (400 bad name, 404 unknown). */
+static int
+cluster_check(Manager *m, const char *name, ApiResponse *out)
+{
+    Error err;
+    if (topology_name_check("cluster name", name, &err) != 0)
+    {
+        api_error(out, 400, "%s", err.msg);
+        return -1;
+    }
+    PGconn *c = meta_conn(m, out);
+    if (!c)
+        return -1;
+    const char *p[1] = {name};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM strata.clusters WHERE name = $1", 1, NULL, p, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        rc = -1, db_error(out, c, "looking up the cluster");
+    else if (PQntuples(r) == 0)
+        rc = -1, api_error(out, 404, "cluster %s is not registered (strata cluster register)", name);
+    PQclear(r);
+    return rc;
+}
+
+static void
+get_clusters(Manager *m, ApiResponse *out)
+{
+    PGconn *c = meta_conn(m, out);
+    if (!c)
+        return;
+    PGresult *r = PQexec(c, "SELECT name, created_at::text, origin, "
+                            "(SELECT count(*) FROM strata.shards s WHERE s.cluster = c.name) "
+                            "FROM strata.clusters c ORDER BY name");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        db_error(out, c, "listing clusters");
+        PQclear(r);
+        return;
+    }
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < PQntuples(r); i++)
+    {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(PQgetvalue(r, i, 0)));
+        json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, 1)));
+        json_object_object_add(o, "origin", PQgetisnull(r, i, 2) ? NULL : json_object_new_string(PQgetvalue(r, i, 2)));
+        json_object_object_add(o, "shards", json_object_new_int(atoi(PQgetvalue(r, i, 3))));
+        json_object_array_add(a, o);
+    }
+    PQclear(r);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "clusters", a);
+    reply(out, 200, o);
+}
+
+static int
+load_topology(Manager *m, const char *name, Topology *t, ApiResponse *out)
+{
+    Error err;
+    PGconn *c = meta_conn(m, out);
+    if (!c)
+        return -1;
+    if (topology_load(c, name, t, &err) != 0)
+    {
+        api_error(out, 500, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+get_cluster(Manager *m, const char *name, ApiResponse *out)
+{
+    Topology t;
+    if (load_topology(m, name, &t, out) != 0)
+        return;
+    reply(out, 200, topology_to_json(&t));
+    topology_free(&t);
+}
+
+static double
+jdouble_of(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
+}
+
+static const char *
+jstring_of(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v) : NULL;
+}
+
+static json_object *
+end_cp_of(json_object *backup)
+{
+    json_object *cp;
+    return json_object_object_get_ex(backup, "end_cp", &cp) ? cp : NULL;
+}
+
+static bool
+is_cluster_scope(json_object *backup)
+{
+    const char *scope = jstring_of(backup, "scope");
+    return scope && !strcmp(scope, "cluster");
+}
+
+/* Backups and CPs of a cluster from the pool; the caller frees both. */
+typedef struct PoolView
+{
+    json_object **backups;
+    size_t nbackups;
+    ConsistencyPoint *cps;
+    size_t ncps;
+} PoolView;
+
+static void
+pool_view_free(PoolView *v)
+{
+    for (size_t i = 0; i < v->nbackups; i++)
+        json_object_put(v->backups[i]);
+    free(v->backups);
+    cp_list_free(v->cps, v->ncps);
+    memset(v, 0, sizeof(*v));
+}
+
+static int
+pool_view(Manager *m, const char *cluster, PoolView *v, ApiResponse *out)
+{
+    Error err;
+    memset(v, 0, sizeof(*v));
+    if (cluster_backups_list(m->pool, cluster, &v->backups, &v->nbackups, &err) != 0 ||
+        cp_list_pool(m->pool, cluster, &v->cps, &v->ncps, &err) != 0)
+    {
+        pool_view_free(v);
+        api_error(out, 500, "reading pool %s: %s", m->cfg.pool, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+get_backups(Manager *m, const char *name, ApiResponse *out)
+{
+    PoolView v;
+    if (pool_view(m, name, &v, out) != 0)
+        return;
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < v.nbackups; i++)
+    {
+        /* The topology at backup time is in the pool; the listing stays short. */
+        json_object_object_del(v.backups[i], "topology");
+        json_object_array_add(a, json_object_get(v.backups[i]));
+    }
+    pool_view_free(&v);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "cluster", json_object_new_string(name));
+    json_object_object_add(o, "backups", a);
+    reply(out, 200, o);
+}
+
+static void
+get_cps(Manager *m, const char *name, ApiResponse *out)
+{
+    PoolView v;
+    if (pool_view(m, name, &v, out) != 0)
+        return;
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < v.ncps; i++)
+        json_object_array_add(a, cp_to_json(&v.cps[i]));
+    pool_view_free(&v);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "cluster", json_object_new_string(name));
+    json_object_object_add(o, "cps", a);
+    reply(out, 200, o);
+}
+
+/* The recoverable window of a whole-cluster restore: from the end CP of the
+ * first complete cluster backup to the latest CP. */
+static void
+get_window(Manager *m, const char *name, ApiResponse *out)
+{
+    PoolView v;
+    if (pool_view(m, name, &v, out) != 0)
+        return;
+    json_object *first = NULL;
+    for (size_t i = 0; i < v.nbackups && !first; i++)
+        if (is_cluster_scope(v.backups[i]) && end_cp_of(v.backups[i]))
+            first = v.backups[i];
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "cluster", json_object_new_string(name));
+    if (!first || v.ncps == 0)
+    {
+        json_object_object_add(o, "from", NULL);
+        json_object_object_add(o, "to", NULL);
+        json_object_object_add(o, "reason", json_object_new_string("no complete cluster backup in the pool yet"));
+    }
+    else
+    {
+        json_object *cp = end_cp_of(first);
+        const ConsistencyPoint *last = &v.cps[v.ncps - 1];
+        json_object_object_add(o, "from", json_object_new_string(jstring_of(cp, "time") ? jstring_of(cp, "time") : ""));
+        json_object_object_add(o, "from_epoch", json_object_new_double(jdouble_of(cp, "epoch")));
+        json_object_object_add(o, "from_backup", json_object_new_string(jstring_of(first, "id") ? jstring_of(first, "id") : ""));
+        json_object_object_add(o, "to", json_object_new_string(last->time_text));
+        json_object_object_add(o, "to_epoch", json_object_new_double(last->time));
+        json_object_object_add(o, "to_cp", json_object_new_string(last->name));
+    }
+    pool_view_free(&v);
+    reply(out, 200, o);
+}
+
+static void
+post_cp(Manager *m, const char *name, json_object *body, ApiResponse *out)
+{
+    const char *cp_name;
+    Error err;
+    if (body_string(body, "name", &cp_name, out) != 0)
+        return;
+    if (cp_name && topology_name_check("consistency point name", cp_name, &err) != 0)
+    {
+        api_error(out, 400, "%s", err.msg);
+        return;
+    }
+    char nm[CP_NAME_MAX + 1];
+    if (cp_name)
+        snprintf(nm, sizeof(nm), "%s", cp_name);
+    else
+        cp_default_name(name, nm);
+    PoolView v;
+    if (pool_view(m, name, &v, out) != 0)
+        return;
+    bool taken = false;
+    for (size_t i = 0; i < v.ncps; i++)
+        taken = taken || !strcmp(v.cps[i].name, nm);
+    pool_view_free(&v);
+    if (taken)
+    {
+        api_error(out, 409, "cluster %s already has a consistency point named %s", name, nm);
+        return;
+    }
+    Topology t;
+    if (load_topology(m, name, &t, out) != 0)
+        return;
+    CpMember *members;
+    size_t n;
+    ConsistencyPoint cp = {0};
+    int rc = cp_members_from_topology(&t, &members, &n, &err);
+    if (rc == 0)
+    {
+        rc = cp_create(t.name, nm, members, n, CP_TIMEOUT_MS, &cp, &err);
+        cp_members_free(members, n);
+    }
+    if (rc == 0)
+        rc = cp_save_catalog(m->meta, &cp, &err);
+    if (rc == 0)
+        rc = cp_save_pool(m->pool, &cp, &err);
+    if (rc == 0)
+        reply(out, 201, cp_to_json(&cp));
+    else
+        api_error(out, 500, "consistency point %s of cluster %s: %s", nm, name, err.msg);
+    cp_free(&cp);
+    topology_free(&t);
+}
+
+static void
+post_backup(Manager *m, const char *name, json_object *body, ApiResponse *out)
+{
+    const char *shard;
+    if (body_string(body, "shard", &shard, out) != 0)
+        return;
+    json_object *params = json_object_new_object();
+    if (shard)
+    {
+        Topology t;
+        if (load_topology(m, name, &t, out) != 0)
+        {
+            json_object_put(params);
+            return;
+        }
+        bool known = topology_shard(&t, shard) != NULL;
+        topology_free(&t);
+        if (!known)
+        {
+            api_error(out, 404, "cluster %s has no shard %s", name, shard);
+            json_object_put(params);
+            return;
+        }
+        json_object_object_add(params, "shard", json_object_new_string(shard));
+    }
+    int64_t id;
+    Error err;
+    if (job_create(m->meta, name, "backup", params, &id, &err) != 0)
+        api_error(out, 500, "%s", err.msg);
+    else
+    {
+        jobs_wake(&m->jobs);
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "job", json_object_new_int64(id));
+        json_object_object_add(o, "state", json_object_new_string("queued"));
+        char *url = xprintf("/api/v1/jobs/%lld", (long long) id);
+        json_object_object_add(o, "url", json_object_new_string(url));
+        free(url);
+        reply(out, 202, o);
+    }
+    json_object_put(params);
+}
+
+/* Which CP and backup a whole-cluster restore to `time` would use: the
+ * latest CP at or before it, and the latest cluster backup ending at or
+ * before that CP (the rule of strata restore --cluster). */
+static void
+post_restore_plan(Manager *m, const char *name, json_object *body, ApiResponse *out)
+{
+    const char *time_text;
+    if (body_string(body, "time", &time_text, out) != 0)
+        return;
+    if (!time_text)
+    {
+        api_error(out, 400, "\"time\" is required (e.g. \"2026-11-24 15:50:37+00\")");
+        return;
+    }
+    Target target = {0};
+    Error err;
+    if (target_parse_time(time_text, &target, &err) != 0)
+    {
+        api_error(out, 400, "malformed time: %s", err.msg);
+        return;
+    }
+    PoolView v;
+    if (pool_view(m, name, &v, out) != 0)
+    {
+        target_free(&target);
+        return;
+    }
+    const ConsistencyPoint *cp = NULL;
+    for (size_t i = 0; i < v.ncps; i++)
+        if (v.cps[i].time <= target.time)
+            cp = &v.cps[i];
+    json_object *backup = NULL;
+    for (size_t i = 0; cp && i < v.nbackups; i++)
+        if (is_cluster_scope(v.backups[i]) && end_cp_of(v.backups[i]) &&
+            jdouble_of(end_cp_of(v.backups[i]), "epoch") <= cp->time)
+            backup = v.backups[i];
+    if (!cp || !backup)
+        api_error(out, 422, "time %s is outside the recoverable window of cluster %s (GET .../window): no %s", time_text,
+                  name, !cp ? "consistency point at or before it" : "complete cluster backup ending before its CP");
+    else
+    {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "cluster", json_object_new_string(name));
+        json_object_object_add(o, "time", json_object_new_string(target.text));
+        json_object_object_add(o, "cp", cp_to_json(cp));
+        json_object_object_add(o, "backup", json_object_new_string(jstring_of(backup, "id") ? jstring_of(backup, "id") : ""));
+        reply(out, 200, o);
+    }
+    pool_view_free(&v);
+    target_free(&target);
+}
+
+static void
+get_jobs(Manager *m, ApiResponse *out)
+{
+    Error err;
+    PGconn *c = meta_conn(m, out);
+    if (!c)
+        return;
+    json_object *a = jobs_list(c, JOBS_LIST_MAX, &err);
+    if (!a)
+    {
+        api_error(out, 500, "%s", err.msg);
+        return;
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "jobs", a);
+    reply(out, 200, o);
+}
+
+static void
+get_job(Manager *m, const char *id_text, ApiResponse *out)
+{
+    long id;
+    Error err;
+    if (parse_int_range(id_text, 1, 999999999999L, &id, &err) != 0)
+    {
+        api_error(out, 400, "job id '%s': %s", id_text, err.msg);
+        return;
+    }
+    PGconn *c = meta_conn(m, out);
+    if (!c)
+        return;
+    json_object *o;
+    if (job_get(c, id, &o, &err) != 0)
+        api_error(out, 500, "%s", err.msg);
+    else if (!o)
+        api_error(out, 404, "no job %ld", id);
+    else
+        reply(out, 200, o);
+}
+
+/* ---- routing ---- */
+
+#define MAX_SEGMENTS 8
+
+static bool
+method_is(const char *method, const char *want, const char *allow, ApiResponse *out)
+{
+    if (!strcmp(method, want))
+        return true;
+    out->allow = allow;
+    api_error(out, 405, "method %s is not allowed here (allowed: %s)", method, allow);
+    return false;
+}
+
+void
+api_handle(Manager *m, const char *method, const char *url, const char *body, size_t body_len, ApiResponse *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* Split the path; empty segments (a trailing slash) are ignored. */
+    char *path = xstrdup(url);
+    char *seg[MAX_SEGMENTS];
+    int n = 0;
+    bool too_deep = false;
+    for (char *save = NULL, *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save))
+    {
+        if (n == MAX_SEGMENTS)
+        {
+            too_deep = true;
+            break;
+        }
+        seg[n++] = s;
+    }
+    bool post = !strcmp(method, "POST");
+    json_object *json = NULL;
+    pthread_mutex_lock(&m->meta_lock);
+    if (too_deep)
+        api_error(out, 404, "no such endpoint: %s", url);
+    else if (n == 1 && !strcmp(seg[0], "metrics"))
+    {
+        if (method_is(method, "GET", "GET", out))
+        {
+            out->status = 200;
+            out->body = metrics_render(m);
+            out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        }
+    }
+    else if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1"))
+        api_error(out, 404, "no such endpoint: %s (the API is under /api/v1)", url);
+    else if (!strcmp(seg[2], "jobs") && n <= 4)
+    {
+        if (method_is(method, "GET", "GET", out))
+        {
+            if (n == 3)
+                get_jobs(m, out);
+            else
+                get_job(m, seg[3], out);
+        }
+    }
+    else if (!strcmp(seg[2], "clusters") && n == 3)
+    {
+        if (method_is(method, "GET", "GET", out))
+            get_clusters(m, out);
+    }
+    else if (!strcmp(seg[2], "clusters") && n <= 5)
+    {
+        const char *name = seg[3], *what = n == 5 ? seg[4] : "";
+        const char *allow = !*what || !strcmp(what, "window") ? "GET"
+                            : !strcmp(what, "backups") || !strcmp(what, "cps") ? "GET, POST"
+                            : !strcmp(what, "restore-plan") ? "POST" : NULL;
+        if (!allow)
+            api_error(out, 404, "no such endpoint: %s", url);
+        else if (strcmp(method, "GET") && !(post && strstr(allow, "POST")))
+            method_is(method, "", allow, out);
+        else if (post && !(json = parse_body(body, body_len, out)))
+            ;   /* 400 set */
+        else if (cluster_check(m, name, out) != 0)
+            ;   /* 400/404 set */
+        else if (!*what)
+            get_cluster(m, name, out);
+        else if (!strcmp(what, "window"))
+            get_window(m, name, out);
+        else if (!strcmp(what, "backups"))
+            post ? post_backup(m, name, json, out) : get_backups(m, name, out);
+        else if (!strcmp(what, "cps"))
+            post ? post_cp(m, name, json, out) : get_cps(m, name, out);
+        else
+            post_restore_plan(m, name, json, out);
+    }
+    else
+        api_error(out, 404, "no such endpoint: %s", url);
+    pthread_mutex_unlock(&m->meta_lock);
+    json_object_put(json);
+    free(path);
+}

@@ -1,0 +1,91 @@
+/* strata cluster-manager --config FILE: the daemon's entry point. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cluster/catalog.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "manager/manager.h"
+
+static const char usage_text[] =
+    "usage: strata cluster-manager --config FILE\n"
+    "  Serves the HTTP/JSON API (docs/manager.md) until SIGTERM or SIGINT.\n"
+    "  FILE (JSON): {\"listen\": \"127.0.0.1:8080\", \"token_file\": \"/path\" (or \"token\"),\n"
+    "               \"meta_conn\": \"CONNINFO\", \"pool\": \"/path\",\n"
+    "               \"tls_cert\": \"/path\", \"tls_key\": \"/path\" (optional, both or neither)}\n"
+    "  The API token is read from the file only: there is no option for it, so it never\n"
+    "  appears in a process listing.\n";
+
+enum { OPT_CONFIG = OPT_FIRST_COMMAND_OPTION };
+
+static int
+run(const char *config)
+{
+    Manager m;
+    memset(&m, 0, sizeof(m));
+    Error err;
+    if (manager_config_load(config, &m.cfg, &err) != 0)
+        return cli_fail(&err);
+    /* Before any thread exists, so that every thread inherits the mask and
+     * the signals reach manager_serve's sigwait only. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_mutex_init(&m.meta_lock, NULL);
+    int rc = 0;
+    m.meta = catalog_connect(m.cfg.meta_conn, false, &err);
+    if (!m.meta)
+        rc = -1;
+    long recovered = 0;
+    if (rc == 0)
+        rc = jobs_ensure(m.meta, &err);
+    if (rc == 0)
+        rc = jobs_recover(m.meta, &recovered, &err);
+    if (rc == 0 && recovered > 0)
+        log_warn("%ld job(s) were running when the cluster manager stopped: marked failed", recovered);
+    if (rc == 0)
+        rc = pool_open(m.cfg.pool, &m.pool, &err);
+    if (rc == 0)
+        rc = jobs_start(&m.jobs, &m.cfg, &err);
+    if (rc == 0)
+        rc = manager_serve(&m, &err);
+    jobs_stop(&m.jobs);
+    pool_close(m.pool);
+    PQfinish(m.meta);
+    pthread_mutex_destroy(&m.meta_lock);
+    manager_config_free(&m.cfg);
+    return rc == 0 ? 0 : cli_fail(&err);
+}
+
+int
+cmd_cluster_manager(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    {
+        switch (c)
+        {
+            case OPT_CONFIG: config = optarg; break;
+            case OPT_HELP: fputs(usage_text, stdout); return 0;
+            default: return cli_bad_option("cluster-manager", argv, c);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("cluster-manager", "unexpected argument '%s'", argv[optind]);
+    if (!config)
+        return cli_usage_error("cluster-manager", "--config FILE is required (the API token is read from it)");
+    return run(config);
+}

@@ -1,0 +1,101 @@
+/* strata cluster-manager (docs/manager.md): a daemon with an HTTP/JSON API
+ * over the catalog, the pool and a job queue persisted in the metadata
+ * database (strata.jobs). */
+#ifndef STRATA_MANAGER_H
+#define STRATA_MANAGER_H
+
+#include <json-c/json.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "pool/pool.h"
+
+/* Request bodies above this get 413: every body the API takes is a small
+ * JSON object, and a bounded buffer keeps one client from exhausting memory. */
+#define MANAGER_BODY_MAX (64 * 1024)
+
+typedef struct ManagerConfig
+{
+    char *listen_host;   /* numeric IPv4 address */
+    int listen_port;
+    char *token;         /* never logged, never from the command line */
+    size_t token_len;
+    char *meta_conn;
+    char *pool;
+    char *tls_cert;      /* PEM contents (not paths) or NULL */
+    char *tls_key;
+} ManagerConfig;
+
+/* The job runner: one worker thread that takes queued jobs from
+ * strata.jobs in order and runs them in-process. */
+typedef struct JobRunner
+{
+    const ManagerConfig *cfg;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    bool wake;
+} JobRunner;
+
+typedef struct Manager
+{
+    ManagerConfig cfg;
+    /* The request handlers' connection. libmicrohttpd runs them on its one
+     * internal thread, but the lock keeps that an assumption of this file
+     * only. */
+    pthread_mutex_t meta_lock;
+    PGconn *meta;
+    Pool *pool;
+    JobRunner jobs;
+} Manager;
+
+/* auth.c: the configuration file and the token. */
+int manager_config_load(const char *path, ManagerConfig *out, Error *err);
+void manager_config_free(ManagerConfig *c);
+/* "Bearer <token>" against the configured token, in constant time. */
+bool manager_auth_ok(const ManagerConfig *c, const char *authorization);
+
+/* jobs.c */
+int jobs_ensure(PGconn *meta, Error *err);
+/* Fails every job left 'running' by a previous instance; *n how many. */
+int jobs_recover(PGconn *meta, long *n, Error *err);
+int job_create(PGconn *meta, const char *cluster, const char *kind, json_object *params, int64_t *id, Error *err);
+/* *out: the job as JSON, or NULL if there is no such job. */
+int job_get(PGconn *meta, int64_t id, json_object **out, Error *err);
+/* Every job, newest first (at most `limit`). NULL on error. */
+json_object *jobs_list(PGconn *meta, int limit, Error *err);
+/* state -> count as a JSON object. NULL on error. */
+json_object *jobs_count_by_state(PGconn *meta, Error *err);
+int jobs_start(JobRunner *r, const ManagerConfig *cfg, Error *err);
+void jobs_wake(JobRunner *r);
+/* Stops the worker: a job in progress runs to its end first (it cannot be
+ * interrupted half way without leaving the pool to clean up). */
+void jobs_stop(JobRunner *r);
+
+/* api.c: one request, already authenticated. Returns the HTTP status and
+ * the response (JSON, or text for /metrics) in *body, *content_type. */
+typedef struct ApiResponse
+{
+    int status;
+    char *body;                 /* malloc'd */
+    const char *content_type;
+    const char *allow;          /* 405: the Allow header */
+} ApiResponse;
+void api_handle(Manager *m, const char *method, const char *url, const char *body, size_t body_len,
+                ApiResponse *out);
+/* A JSON error body {"error": msg}. */
+void api_error(ApiResponse *out, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* metrics.c: the Prometheus text exposition. */
+char *metrics_render(Manager *m);
+
+/* http.c: serves until SIGTERM or SIGINT. */
+int manager_serve(Manager *m, Error *err);
+
+#endif
