@@ -6,6 +6,8 @@
 #   make demo     dependencies, release build, the end-to-end demo
 #   make bench    the benchmark (see bench/README.md)
 
+# BUILD: output directory (another one lets two builds run side by side)
+BUILD   ?= build
 CC      ?= cc
 PG_INC  := $(shell pg_config --includedir 2>/dev/null)
 PG_SINC := $(shell pg_config --includedir-server 2>/dev/null)
@@ -16,43 +18,43 @@ LIBS    := -lpq $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 SRC     := $(shell find src -name '*.c' | sort)
 HDR     := $(shell find src -name '*.h')
-OBJ     := $(patsubst src/%.c,build/obj/%.o,$(SRC))
-AOBJ    := $(patsubst src/%.c,build/asan/obj/%.o,$(SRC))
-LIBOBJ  := $(filter-out build/obj/main.o,$(OBJ))
-ALIBOBJ := $(filter-out build/asan/obj/main.o,$(AOBJ))
+OBJ     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
+AOBJ    := $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(SRC))
+LIBOBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
+ALIBOBJ := $(filter-out $(BUILD)/asan/obj/main.o,$(AOBJ))
 
 OPT     := -O2 -g
 SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 .PHONY: all asan unit test demo bench deps clean
-all: build/strata
+all: $(BUILD)/strata
 
-build/strata: $(OBJ)
+$(BUILD)/strata: $(OBJ)
 	@echo '  LINK    $@'
 	@$(CC) $(OPT) -o $@ $^ $(LIBS)
 
-build/obj/%.o: src/%.c $(HDR)
+$(BUILD)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	@$(CC) $(CFLAGS_BASE) $(OPT) -c -o $@ $<
 
 # PostgreSQL's page checksum is built the way PostgreSQL builds it:
 # unrolled and vectorised, it is on the backup's hot path.
-build/obj/pg/page_checksum.o build/asan/obj/pg/page_checksum.o: CFLAGS_BASE += -I$(PG_SINC) -funroll-loops -ftree-vectorize
+$(BUILD)/obj/pg/page_checksum.o $(BUILD)/asan/obj/pg/page_checksum.o: CFLAGS_BASE += -I$(PG_SINC) -funroll-loops -ftree-vectorize
 
-asan: build/asan/strata
-build/asan/strata: $(AOBJ)
+asan: $(BUILD)/asan/strata
+$(BUILD)/asan/strata: $(AOBJ)
 	@echo '  LINK    $@'
 	@$(CC) $(SAN) -o $@ $^ $(LIBS)
 
-build/asan/obj/%.o: src/%.c $(HDR)
+$(BUILD)/asan/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo '  CC [san] $<'
 	@$(CC) $(CFLAGS_BASE) $(SAN) -c -o $@ $<
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BIN := $(patsubst tests/unit/%.c,build/asan/unit/%,$(UNIT_SRC))
-build/asan/unit/%: tests/unit/%.c $(ALIBOBJ) tests/unit/unit.h
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRC))
+$(BUILD)/asan/unit/%: tests/unit/%.c $(ALIBOBJ) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	@echo '  UNIT    $<'
 	@$(CC) $(CFLAGS_BASE) $(SAN) -Itests/unit -o $@ $< $(ALIBOBJ) $(LIBS)
@@ -78,4 +80,4 @@ bench: deps
 	@bash bench/run.sh
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

@@ -12,7 +12,7 @@
 #   compute-1         database "bank": public.accounts partitioned by range of
 #                     id, partition k-1 a postgres_fdw foreign table on shard k's
 #                     public.accounts, ids [(k-1)*1000000, k*1000000)
-# Ports: meta P..P+2, compute P+3, shard k P+10k..P+10k+2 (default P = 57100).
+# Ports: meta P..P+2, compute P+3, shard k P+10k..P+10k+2 (default P = 26100).
 # Every instance listens on 127.0.0.1 and on a unix socket in DIR/sock, trusts
 # local connections, and has data checksums. With --pool, primaries archive
 # with archive_command 'BIN wal-push --pool POOL --node NAME/SET %p', SET being
@@ -284,7 +284,7 @@ cmd_create() {
   [ "$#" -ge 1 ] || usage
   DIR=$1
   shift
-  SHARDS=2 BASE=57100 NAME=c1 STRATA='' POOL='' WALSEG='' SETS=()
+  SHARDS=2 BASE=26100 NAME=c1 STRATA='' POOL='' WALSEG='' SETS=()
   while [ "$#" -gt 0 ]; do
     case $1 in
       --shards) SHARDS=${2:?--shards needs a value}; shift 2 ;;

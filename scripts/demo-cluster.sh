@@ -38,7 +38,7 @@ S=$WORK/bin/strata
 POOL=$WORK/pool
 SRC=$WORK/src
 NEW=$WORK/restored
-SRC_PORT=${DEMO_CLUSTER_PORT:-56500}
+SRC_PORT=${DEMO_CLUSTER_PORT:-28500}
 NEW_PORT=$((SRC_PORT + 100))
 PSQL=/usr/lib/postgresql/15/bin/psql
 WL_PID= CP_PID=

@@ -47,9 +47,9 @@ die() { echo "demo: $*" >&2; exit 1; }
 DEMO_T0=$(now)
 
 NODE=demo
-PPORT=$(free_port 55900)
-SPORT=$(free_port 55901)
-RPORT=$(free_port 55902)
+PPORT=$(free_port 27900)
+SPORT=$(free_port 27901)
+RPORT=$(free_port 27902)
 SCALE=${DEMO_SCALE:-10}
 
 say "pool $POOL"

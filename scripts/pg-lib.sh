@@ -74,7 +74,9 @@ pg_lib_on_exit() {
 _port_in_use() {
   local p=$1
   if command -v ss >/dev/null 2>&1; then
-    [ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] && return 0
+    # any TCP socket on that local port, not only listeners: a client's
+    # ephemeral port makes PostgreSQL's bind() fail just the same
+    [ -n "$(ss -Htan "sport = :$p" 2>/dev/null)" ] && return 0
   fi
   # something answers on it?
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0
@@ -84,7 +86,7 @@ _port_in_use() {
 }
 
 free_port() {
-  local p=${1:-55000} limit=$(( ${1:-55000} + 200 ))
+  local p=${1:-21000} limit=$(( ${1:-21000} + 200 ))
   while [ "$p" -lt "$limit" ]; do
     if ! { [ -n "$PG_LIB_WORK" ] && grep -qx "$p" "$PG_LIB_WORK/.pg-ports" 2>/dev/null; } \
        && ! _port_in_use "$p"; then

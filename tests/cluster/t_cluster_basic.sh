@@ -9,7 +9,7 @@
 #   runuser -u strata -- env STRATA_BIN=/tmp/x/strata bash tests/cluster/t_cluster_basic.sh
 # STRATA_BIN        the strata binary (default: build/strata of this checkout)
 # STRATA_TEST_WORK  a directory for the cluster (default: a new one in /tmp)
-# STRATA_TEST_BASE_PORT  first port to try (default 57300)
+# STRATA_TEST_BASE_PORT  first port to try (default 22000)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 CLUSTER_SH=$HERE/../../scripts/cluster.sh
@@ -38,7 +38,7 @@ trap 'exit 143' TERM
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_base() {   # first base whose 10 ports (meta, compute, 2 shards) are free
   local b p k free
-  for ((b = ${STRATA_TEST_BASE_PORT:-57300}; b < 57990; b += 30)); do
+  for ((b = ${STRATA_TEST_BASE_PORT:-22000}; b < 22990; b += 30)); do
     free=1
     for p in 0 1 2 3; do port_free $((b + p)) || free=0; done
     for k in 1 2; do for p in 0 1 2; do port_free $((b + 10 * k + p)) || free=0; done; done

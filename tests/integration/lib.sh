@@ -14,7 +14,7 @@ source "$ROOT_DIR/scripts/pg-lib.sh"
 TEST_NAME=$(basename "$0" .sh)
 TEST_NUM=$(echo "$TEST_NAME" | sed -n 's/^t_\([0-9][0-9]*\)_.*/\1/p')
 TEST_NUM=$((10#${TEST_NUM:-99}))
-PORT_BASE=$((55000 + TEST_NUM * 10))
+PORT_BASE=$((21000 + TEST_NUM * 10))
 
 if [ "$(id -u)" -eq 0 ]; then
   echo "not ok - $TEST_NAME: PostgreSQL does not run as root; use tests/run.sh"

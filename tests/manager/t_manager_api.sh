@@ -12,7 +12,7 @@
 #   runuser -u strata -- env STRATA_BIN=/tmp/x/strata bash tests/manager/t_manager_api.sh
 # STRATA_BIN        the strata binary (default: build/strata of this checkout)
 # STRATA_TEST_WORK  a directory for the cluster (default: a new one in /tmp)
-# Ports: the cluster from 57500 (57500-57512), the daemon from 57600.
+# Ports: the cluster from 25000 (25000-25012), the daemon from 25100.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 CLUSTER_SH=$HERE/../../scripts/cluster.sh
@@ -47,7 +47,7 @@ trap 'exit 143' TERM
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_base() {   # 1 shard: meta P..P+2, compute P+3, shard1 P+10..P+12
   local b p free
-  for ((b = 57500; b <= 57580; b += 20)); do
+  for ((b = 25000; b <= 25080; b += 20)); do
     free=1
     for p in 0 1 2 3 10 11 12; do port_free $((b + p)) || free=0; done
     [ "$free" = 1 ] && { echo "$b"; return 0; }
@@ -56,14 +56,14 @@ pick_base() {   # 1 shard: meta P..P+2, compute P+3, shard1 P+10..P+12
 }
 pick_port() {
   local p
-  for ((p = 57600; p < 57700; p++)); do port_free "$p" && { echo "$p"; return 0; }; done
+  for ((p = 25100; p < 25200; p++)); do port_free "$p" && { echo "$p"; return 0; }; done
   return 1
 }
 
 [ -x "$BIN" ] || { notok "setup" "no strata binary at $BIN"; exit 1; }
 command -v curl >/dev/null || { notok "setup" "curl is not installed"; exit 1; }
-BASE=$(pick_base) || { notok "setup" "no free cluster ports in 57500-57599"; exit 1; }
-PORT=$(pick_port) || { notok "setup" "no free daemon port in 57600-57699"; exit 1; }
+BASE=$(pick_base) || { notok "setup" "no free cluster ports in 25000-25099"; exit 1; }
+PORT=$(pick_port) || { notok "setup" "no free daemon port in 25100-25199"; exit 1; }
 URL=http://127.0.0.1:$PORT
 
 t0=$SECONDS
