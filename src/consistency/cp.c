@@ -139,7 +139,9 @@ cp_create(const char *cluster, const char *name, const CpMember *members, size_t
     {
         char what[160];
         snprintf(what, sizeof(what), "%s primary", members[i].set);
-        conns[i] = pg_connect(members[i].conninfo, what, err);
+        /* A member that does not answer fails the CP within its timeout
+         * (DESIGN §3): no commit is held yet, but the caller is. */
+        conns[i] = pg_connect_within(members[i].conninfo, what, timeout_ms, err);
         if (!conns[i])
             rc = -1;
         else

@@ -1,6 +1,9 @@
 #include "pg/conn.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/util.h"
 
@@ -27,6 +30,69 @@ pg_connect(const char *conninfo, const char *what, Error *err)
         strip_newline(msg);
         error_set(err, "cannot connect to the %s (%s): %s", what, conninfo && *conninfo ? conninfo : "libpq defaults",
                   msg);
+        PQfinish(conn);
+        return NULL;
+    }
+    PGresult *r = PQexec(conn, "SET statement_timeout = 0; SET search_path = pg_catalog");
+    PQclear(r);
+    return conn;
+}
+
+static double
+monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+PGconn *
+pg_connect_within(const char *conninfo, const char *what, int timeout_ms, Error *err)
+{
+    /* libpq's connect_timeout counts whole seconds (at least 2): too coarse
+     * for a consistency point, whose every step must fit its timeout. A
+     * frozen server accepts the TCP connection (the kernel does) and never
+     * answers the startup packet, so the deadline is ours, polled here. */
+    const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *const vals[] = {conninfo ? conninfo : "", "strata", NULL};
+    PGconn *conn = PQconnectStartParams(keys, vals, 1);
+    double deadline = monotonic_ms() + timeout_ms;
+    const char *cause = NULL;
+    if (!conn)
+        cause = "out of memory";
+    else if (PQstatus(conn) == CONNECTION_BAD)
+        cause = PQerrorMessage(conn);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (!cause && st != PGRES_POLLING_OK)
+    {
+        if (st == PGRES_POLLING_FAILED)
+        {
+            cause = PQerrorMessage(conn);
+            break;
+        }
+        int left = (int) (deadline - monotonic_ms());
+        if (left <= 0)
+        {
+            cause = "no answer within the timeout";
+            break;
+        }
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int n = poll(&pfd, 1, left);
+        if (n < 0 && errno != EINTR)
+        {
+            cause = strerror(errno);
+            break;
+        }
+        if (n > 0)
+            st = PQconnectPoll(conn);
+    }
+    if (cause)
+    {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", cause);
+        strip_newline(msg);
+        error_set(err, "cannot connect to the %s (%s) within %d ms: %s", what,
+                  conninfo && *conninfo ? conninfo : "libpq defaults", timeout_ms, msg);
         PQfinish(conn);
         return NULL;
     }

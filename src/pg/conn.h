@@ -8,6 +8,9 @@
 
 /* `what` names the instance in messages ("standby", "primary"). */
 PGconn *pg_connect(const char *conninfo, const char *what, Error *err);
+/* As pg_connect, but gives up after timeout_ms (of wall time, for the whole
+ * connection set-up, in milliseconds rather than libpq's whole seconds). */
+PGconn *pg_connect_within(const char *conninfo, const char *what, int timeout_ms, Error *err);
 /* Runs SQL with text parameters; expects tuples (or a command) back.
  * On error returns NULL with the server's message. */
 PGresult *pg_exec(PGconn *conn, const char *what, const char *sql, int nparams, const char *const *params,

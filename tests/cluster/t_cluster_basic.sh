@@ -20,9 +20,9 @@ DIR=$WORK/cluster
 RESOLVE_AFTER=2
 WL_PID=
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; FAILED=1; }
-FAILED=0
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+PSQL_HOST=$DIR/sock
 
 cleanup() {
   if [ -n "$WL_PID" ] && kill -0 "$WL_PID" 2>/dev/null; then
@@ -35,21 +35,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_base() {   # first base whose 10 ports (meta, compute, 2 shards) are free
-  local b p k free
-  for ((b = ${STRATA_TEST_BASE_PORT:-22000}; b < 22990; b += 30)); do
-    free=1
-    for p in 0 1 2 3; do port_free $((b + p)) || free=0; done
-    for k in 1 2; do for p in 0 1 2; do port_free $((b + 10 * k + p)) || free=0; done; done
-    [ "$free" = 1 ] && { echo "$b"; return 0; }
-  done
-  return 1
-}
-psql_at() { "$PGBIN/psql" -X -q -h "$DIR/sock" -p "$1" -d "$2" -At -v ON_ERROR_STOP=1 -c "$3"; }
-
 [ -x "$BIN" ] || { notok "setup" "no strata binary at $BIN"; exit 1; }
-BASE=$(pick_base) || { notok "setup" "no free ports"; exit 1; }
+BASE=$(pick_base "${STRATA_TEST_BASE_PORT:-22000}" 22990 30 0 1 2 3 10 11 12 20 21 22) || { notok "setup" "no free ports"; exit 1; }
 
 # ---- the cluster ---------------------------------------------------------------
 t0=$SECONDS
