@@ -112,6 +112,9 @@ window_error(const RestoreOptions *o, const Plan *p, const char *what, Error *er
     for (size_t i = 0; i < p->nbackups && !first; i++)
         if (backup_covers(p->backups[i], o->shard))
             first = p->backups[i];
+    if (!first && o->shard && p->nbackups > 0)
+        return error_set(err, "cluster %s has no shard %s: none of its %zu backup(s) in pool %s holds it", o->cluster,
+                         o->shard, p->nbackups, o->co.pool);
     if (!first || p->ncps == 0)
         return error_set(err, "cluster %s has no complete %s backup in pool %s", o->cluster, o->shard ? "shard" : "cluster",
                          o->co.pool);
@@ -572,26 +575,35 @@ run_primary_jobs(PrimaryJob *jobs, size_t n, Error *err)
     return 0;
 }
 
-static void
-report(const RestoreOptions *o, const Plan *p, const Topology *t, const ResolveStats *rs, double secs)
+/* The result of a restore as JSON (what --output json prints). */
+static json_object *
+report_json(const RestoreOptions *o, const Plan *p, const Topology *t, const ResolveStats *rs, double secs)
 {
     const char *target = o->cp ? "cp" : o->gtxid ? "gtxid" : o->target.kind == TARGET_TIME ? "time" : "latest";
     double distance = o->target.kind == TARGET_TIME ? o->target.time - p->cp->time : 0;
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "cluster", json_object_new_string(o->cluster));
+    json_object_object_add(r, "restored_as", json_object_new_string(o->to ? o->to : ""));
+    json_object_object_add(r, "target", json_object_new_string(target));
+    json_object_object_add(r, "cp", json_object_new_string(p->cp->name));
+    json_object_object_add(r, "cp_time", json_object_new_string(p->cp->time_text));
+    json_object_object_add(r, "distance_seconds", json_object_new_double(distance));
+    json_object_object_add(r, "backup", json_object_new_string(jstring(p->backup, "id")));
+    json_object_object_add(r, "committed_in_doubt", json_object_new_int64((int64_t) rs->committed));
+    json_object_object_add(r, "rolled_back_in_doubt", json_object_new_int64((int64_t) rs->rolled_back));
+    json_object_object_add(r, "duration", json_object_new_double(secs));
+    if (t)
+        json_object_object_add(r, "topology", topology_to_json(t));
+    return r;
+}
+
+static void
+report(const RestoreOptions *o, const Plan *p, const Topology *t, const ResolveStats *rs, double secs)
+{
+    double distance = o->target.kind == TARGET_TIME ? o->target.time - p->cp->time : 0;
     if (o->co.json)
     {
-        json_object *r = json_object_new_object();
-        json_object_object_add(r, "cluster", json_object_new_string(o->cluster));
-        json_object_object_add(r, "restored_as", json_object_new_string(o->to ? o->to : ""));
-        json_object_object_add(r, "target", json_object_new_string(target));
-        json_object_object_add(r, "cp", json_object_new_string(p->cp->name));
-        json_object_object_add(r, "cp_time", json_object_new_string(p->cp->time_text));
-        json_object_object_add(r, "distance_seconds", json_object_new_double(distance));
-        json_object_object_add(r, "backup", json_object_new_string(jstring(p->backup, "id")));
-        json_object_object_add(r, "committed_in_doubt", json_object_new_int64((int64_t) rs->committed));
-        json_object_object_add(r, "rolled_back_in_doubt", json_object_new_int64((int64_t) rs->rolled_back));
-        json_object_object_add(r, "duration", json_object_new_double(secs));
-        if (t)
-            json_object_object_add(r, "topology", topology_to_json(t));
+        json_object *r = report_json(o, p, t, rs, secs);
         printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(r);
         return;
@@ -625,7 +637,7 @@ report(const RestoreOptions *o, const Plan *p, const Topology *t, const ResolveS
 
 /* One shard alone, into one new instance at --base-port. */
 static int
-shard_restore(RestoreOptions *o, Pool *pool, Plan *p, Error *err)
+shard_restore(RestoreOptions *o, Pool *pool, Plan *p, json_object **result, Error *err)
 {
     Topology src;
     json_object *tj;
@@ -642,6 +654,8 @@ shard_restore(RestoreOptions *o, Pool *pool, Plan *p, Error *err)
     if (rc == 0)
     {
         target.name = primary ? primary->name : (char *) "primary";
+        /* restored instances listen on loopback, as every node of a restored cluster */
+        target.host = (char *) "127.0.0.1";
         target.port = o->base_port;
         target.data_dir = xprintf("%s/%s/%s", o->dir, o->shard, target.name);
         if (!port_free(target.port))
@@ -678,7 +692,13 @@ shard_restore(RestoreOptions *o, Pool *pool, Plan *p, Error *err)
     }
     else if (rc == 0)
         log_warn("no --meta-conn: prepared transactions on the restored shard are left in doubt");
-    if (rc == 0)
+    if (rc == 0 && result)
+    {
+        *result = report_json(o, p, NULL, &rs, now_seconds() - t0);
+        json_object_object_add(*result, "shard_port", json_object_new_int(target.port));
+        json_object_object_add(*result, "shard_data_dir", json_object_new_string(target.data_dir));
+    }
+    else if (rc == 0)
     {
         report(o, p, NULL, &rs, now_seconds() - t0);
         printf("  shard %s: port %d, %s\n", o->shard, target.port, target.data_dir);
@@ -795,12 +815,26 @@ undo_new_cluster(const Topology *t)
         }
 }
 
-int
-cluster_restore(RestoreOptions *o, Error *err)
+/* The restore; with result, its report is returned as JSON instead of printed. */
+static int
+restore_cluster(RestoreOptions *o, json_object **result, Error *err)
 {
     Pool *pool;
     if (pool_open(o->co.pool, &pool, err) != 0)
         return -1;
+    /* A new cluster gets a directory of its own: anything already there is
+     * someone's, and a restore must not mix its files with it. */
+    bool dir_empty;
+    if (dir_is_empty(o->dir, &dir_empty, err) != 0)
+    {
+        pool_close(pool);
+        return -1;
+    }
+    if (!dir_empty)
+    {
+        pool_close(pool);
+        return error_set(err, "directory %s is not empty: a restore needs a new or empty --dir", o->dir);
+    }
     Plan p;
     int rc = make_plan(pool, o, &p, err);
     if (rc == 0 && o->target.kind == TARGET_TIME)
@@ -808,7 +842,7 @@ cluster_restore(RestoreOptions *o, Error *err)
                  p.cp->time_text, o->target.time - p.cp->time);
     if (rc == 0 && o->shard)
     {
-        rc = shard_restore(o, pool, &p, err);
+        rc = shard_restore(o, pool, &p, result, err);
         plan_free(&p);
         pool_close(pool);
         return rc;
@@ -901,7 +935,9 @@ cluster_restore(RestoreOptions *o, Error *err)
         free(rsh);
         free(meta);
     }
-    if (rc == 0)
+    if (rc == 0 && result)
+        *result = report_json(o, &p, &t, &rs, now_seconds() - t0);
+    else if (rc == 0)
         report(o, &p, &t, &rs, now_seconds() - t0);
     else
     {
@@ -928,4 +964,17 @@ cluster_restore(RestoreOptions *o, Error *err)
     plan_free(&p);
     pool_close(pool);
     return rc;
+}
+
+int
+cluster_restore(RestoreOptions *o, Error *err)
+{
+    return restore_cluster(o, NULL, err);
+}
+
+int
+cluster_restore_json(RestoreOptions *o, json_object **result, Error *err)
+{
+    *result = NULL;
+    return restore_cluster(o, result, err);
 }

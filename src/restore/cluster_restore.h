@@ -5,6 +5,11 @@
 
 #include "restore/restore.h"
 
+/* Prints the report (text, or JSON with o->co.json). */
 int cluster_restore(RestoreOptions *o, Error *err);
+/* The same as a library call: nothing printed; on success *result is the
+ * report that --output json prints (cp, cp_time, distance_seconds, backup,
+ * in-doubt counts, duration, topology of the new cluster). Caller puts it. */
+int cluster_restore_json(RestoreOptions *o, json_object **result, Error *err);
 
 #endif
