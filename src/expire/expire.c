@@ -1,0 +1,690 @@
+/* strata expire: retention (docs/cli.md, "expire").
+ *
+ * Order matters for crash safety: a backup's manifest (the object that
+ * makes it visible and usable) is removed first, then its objects; a crash
+ * in between leaves objects without a manifest, which every reader already
+ * treats as an interrupted backup and never restores.
+ *
+ * WAL: every kept backup needs the WAL from its start LSN on, on its
+ * timeline and on the timelines that follow it; all of that lies at or
+ * after its start LSN. So on a node, segments whose number is below the
+ * oldest kept backup's start segment are needed by no kept backup, on any
+ * timeline, and go. History files are tiny and stay. */
+#include "expire/expire.h"
+
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "archive/archive.h"
+#include "backup/cluster_backup.h"
+#include "cluster/catalog.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "consistency/cp_store.h"
+#include "pool/manifest.h"
+
+/* A node backup that this run removes (or, dry run, would remove). */
+typedef struct Gone
+{
+    char *node;
+    char *id;
+} Gone;
+
+typedef struct Ctx
+{
+    const ExpireOptions *o;
+    Pool *pool;
+    PGconn *meta;            /* NULL: no catalog given or reachable */
+    Gone *gone;
+    size_t ngone;
+    json_object *report;
+    json_object *kept;
+    json_object *removed_backups;
+    json_object *removed_wal;
+    json_object *removed_cps;
+    json_object *incomplete;
+    json_object *notes;
+} Ctx;
+
+static void
+note(Ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+note(Ctx *cx, const char *fmt, ...)
+{
+    char msg[ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object_array_add(cx->notes, json_object_new_string(msg));
+}
+
+static void
+gone_add(Ctx *cx, const char *node, const char *id)
+{
+    cx->gone = xrealloc(cx->gone, (cx->ngone + 1) * sizeof(Gone));
+    cx->gone[cx->ngone].node = xstrdup(node);
+    cx->gone[cx->ngone].id = xstrdup(id);
+    cx->ngone++;
+}
+
+static bool
+is_gone(const Ctx *cx, const char *node, const char *id)
+{
+    for (size_t i = 0; i < cx->ngone; i++)
+        if (!strcmp(cx->gone[i].node, node) && !strcmp(cx->gone[i].id, id))
+            return true;
+    return false;
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static int64_t
+jint(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* Which of n backups (oldest first, by start time) are kept. --keep N: the
+ * newest N. --keep-days D: those started in the last D days, plus the
+ * newest one started before, so that every moment of the last D days stays
+ * restorable. The newest complete backup is always kept. */
+static void
+choose_kept(const int64_t *started, size_t n, const ExpireOptions *o, bool *keep)
+{
+    for (size_t i = 0; i < n; i++)
+        keep[i] = false;
+    if (n == 0)
+        return;
+    if (o->keep > 0)
+    {
+        for (size_t i = n > (size_t) o->keep ? n - (size_t) o->keep : 0; i < n; i++)
+            keep[i] = true;
+    }
+    else
+    {
+        int64_t cutoff = (int64_t) time(NULL) - (int64_t) o->keep_days * 86400;
+        bool covered = false;
+        for (size_t i = n; i-- > 0;)
+        {
+            if (started[i] >= cutoff)
+                keep[i] = true;
+            else if (!covered)
+                keep[i] = covered = true;
+        }
+    }
+    keep[n - 1] = true;
+}
+
+/* Removes one node backup: manifest first, then its objects. */
+static int
+remove_node_backup(Ctx *cx, const char *node, const char *id, Error *err)
+{
+    if (cx->o->dry_run)
+        return 0;
+    char *manifest = pool_manifest_path(node, id);
+    int rc = storage_remove(cx->pool->storage, manifest, err);
+    free(manifest);
+    if (rc == 0)
+    {
+        char *dir = pool_backup_dir(node, id);
+        rc = storage_remove_tree(cx->pool->storage, dir, err);
+        free(dir);
+    }
+    if (rc != 0)
+        return error_prefix(err, "removing backup %s of node %s: ", id, node);
+    return 0;
+}
+
+static void
+catalog_mark_expired(Ctx *cx, const char *cluster, const char *id)
+{
+    if (!cx->meta || cx->o->dry_run)
+        return;
+    const char *p[2] = {cluster, id};
+    PGresult *r = PQexecParams(cx->meta, "UPDATE strata.backups SET status = 'expired' WHERE cluster = $1 AND id = $2",
+                               2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(cx->meta));
+        msg[strcspn(msg, "\n")] = '\0';
+        note(cx, "catalog: marking backup %s of %s expired failed: %s", id, cluster, msg);
+    }
+    PQclear(r);
+}
+
+/* Removes the WAL of `node` that no kept backup needs. */
+static int
+expire_node_wal(Ctx *cx, const char *node, Error *err)
+{
+    NodeInfo ni;
+    bool exists;
+    if (node_info_read(cx->pool, node, &ni, &exists, err) != 0)
+        return -1;
+    if (!exists || !ni.wal_segment_size)
+        return 0;
+    BackupList bl;
+    if (backup_list_load(cx->pool, node, &bl, err) != 0)
+        return -1;
+    const Manifest *oldest = NULL;
+    for (size_t i = 0; i < bl.count; i++)
+    {
+        const BackupEntry *b = &bl.items[i];
+        if (b->complete && !is_gone(cx, node, b->id) && (!oldest || b->manifest.start_lsn < oldest->start_lsn))
+            oldest = &b->manifest;
+    }
+    /* An incomplete backup is an interrupted one or one in progress: the
+     * pool cannot tell them apart. One started before the oldest kept
+     * backup may need older WAL, so then the WAL stays. */
+    const char *blocker = NULL;
+    for (size_t i = 0; i < bl.count; i++)
+    {
+        const BackupEntry *b = &bl.items[i];
+        if (b->complete)
+            continue;
+        json_object *inc = json_object_new_object();
+        json_object_object_add(inc, "node", json_object_new_string(node));
+        json_object_object_add(inc, "id", json_object_new_string(b->id));
+        json_object_object_add(inc, "problem", json_object_new_string(b->problem ? b->problem : ""));
+        json_object_array_add(cx->incomplete, inc);
+        if (oldest && strcmp(b->id, oldest->id) < 0 && !blocker)
+            blocker = b->id;
+    }
+    int rc = 0;
+    if (!oldest)
+        note(cx, "node %s: no complete backup is kept, its WAL is left alone", node);
+    else if (blocker)
+        note(cx, "node %s: WAL left alone: incomplete backup %s is older than the oldest kept backup %s and may be in "
+                 "progress (remove its directory once you know it is not)", node, blocker, oldest->id);
+    if (!oldest || blocker)
+    {
+        backup_list_free(&bl);
+        return 0;
+    }
+    uint64_t keep_from = wal_segno(oldest->start_lsn, ni.wal_segment_size);
+    char keep_name[WAL_NAME_LEN + 1];
+    wal_segment_name(oldest->timeline, keep_from, ni.wal_segment_size, keep_name);
+    char *oldest_id = xstrdup(oldest->id);
+    backup_list_free(&bl);
+
+    WalList wl;
+    if (archive_list(cx->pool, node, ni.wal_segment_size, &wl, err) != 0)
+    {
+        free(oldest_id);
+        return -1;
+    }
+    size_t count = 0;
+    uint64_t bytes = 0;
+    const char *first = NULL, *last = NULL;
+    for (size_t i = 0; i < wl.count && rc == 0; i++)
+    {
+        const WalObject *w = &wl.items[i];
+        if (!w->is_segment || w->segno >= keep_from)
+            continue;
+        if (!cx->o->dry_run && storage_remove(cx->pool->storage, w->key, err) != 0)
+        {
+            rc = error_prefix(err, "removing WAL segment %s of node %s: ", w->name, node);
+            break;
+        }
+        if (!first)
+            first = w->name;
+        last = w->name;
+        count++;
+        bytes += w->stored_size;
+    }
+    if (count > 0)
+    {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "node", json_object_new_string(node));
+        json_object_object_add(o, "segments", json_object_new_int64((int64_t) count));
+        json_object_object_add(o, "first", json_object_new_string(first));
+        json_object_object_add(o, "last", json_object_new_string(last));
+        json_object_object_add(o, "stored_bytes", json_object_new_int64((int64_t) bytes));
+        json_object_object_add(o, "kept_from", json_object_new_string(keep_name));
+        json_object_object_add(o, "oldest_kept_backup", json_object_new_string(oldest_id));
+        json_object_array_add(cx->removed_wal, o);
+    }
+    wal_list_free(&wl);
+    free(oldest_id);
+    /* Directories the removal emptied (one per 4 GiB of WAL). */
+    if (rc == 0 && count > 0 && !cx->o->dry_run)
+    {
+        char *waldir = pool_wal_dir(node);
+        StorageList l;
+        if (storage_list(cx->pool->storage, waldir, &l, err) == 0)
+        {
+            for (size_t i = 0; i < l.count; i++)
+            {
+                if (!l.entries[i].is_dir || !strcmp(l.entries[i].name, "history"))
+                    continue;
+                char *sub = xprintf("%s/%s", waldir, l.entries[i].name);
+                StorageList sl;
+                Error e2;
+                if (storage_list(cx->pool->storage, sub, &sl, &e2) == 0)
+                {
+                    if (sl.count == 0 && storage_remove_tree(cx->pool->storage, sub, &e2) != 0)
+                        note(cx, "%s", e2.msg);
+                    storage_list_free(&sl);
+                }
+                free(sub);
+            }
+            storage_list_free(&l);
+        }
+        else
+            note(cx, "%s", err->msg);
+        free(waldir);
+    }
+    return rc;
+}
+
+/* ---- cluster mode ---- */
+
+static bool
+scope_matches(json_object *m, const ExpireOptions *o)
+{
+    const char *scope = jstr(m, "scope"), *shard = jstr(m, "shard");
+    if (!o->shard)
+        return scope && !strcmp(scope, "cluster");
+    return scope && !strcmp(scope, "shard") && shard && !strcmp(shard, o->shard);
+}
+
+/* Is node backup (node, id) part of a cluster backup in all[] that stays? */
+static const char *
+referenced_by_kept(json_object **all, size_t n, const bool *removed, const char *node, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+    {
+        if (removed[i])
+            continue;
+        json_object *nodes;
+        if (!json_object_object_get_ex(all[i], "nodes", &nodes))
+            continue;
+        for (size_t k = 0; k < json_object_array_length(nodes); k++)
+        {
+            json_object *nj = json_object_array_get_idx(nodes, k);
+            const char *pn = jstr(nj, "pool_node"), *b = jstr(nj, "backup");
+            if (pn && b && !strcmp(pn, node) && !strcmp(b, id))
+                return jstr(all[i], "id");
+        }
+    }
+    return NULL;
+}
+
+static int
+remove_cluster_backup(Ctx *cx, json_object **all, size_t n, const bool *removed, json_object *m, Error *err)
+{
+    const char *cluster = cx->o->cluster, *id = jstr(m, "id");
+    if (!id)
+        return error_set(err, "a cluster.manifest of cluster %s has no id", cluster);
+    json_object *entry = json_object_new_object();
+    json_object_object_add(entry, "id", json_object_new_string(id));
+    json_object_object_add(entry, "started_epoch", json_object_new_int64(jint(m, "started_epoch")));
+    json_object *nodes_out = json_object_new_array();
+    json_object_object_add(entry, "nodes", nodes_out);
+    json_object_array_add(cx->removed_backups, entry);
+    int rc = 0;
+    /* The cluster manifest first: from here on the backup is not listed. */
+    if (!cx->o->dry_run)
+    {
+        char *path = cluster_manifest_path(cluster, id);
+        rc = storage_remove(cx->pool->storage, path, err);
+        free(path);
+        if (rc != 0)
+            return error_prefix(err, "removing cluster backup %s of %s: ", id, cluster);
+    }
+    json_object *nodes;
+    if (json_object_object_get_ex(m, "nodes", &nodes))
+    {
+        for (size_t k = 0; k < json_object_array_length(nodes) && rc == 0; k++)
+        {
+            json_object *nj = json_object_array_get_idx(nodes, k);
+            const char *pn = jstr(nj, "pool_node"), *b = jstr(nj, "backup");
+            if (!pn || !b)
+                continue;
+            const char *user = referenced_by_kept(all, n, removed, pn, b);
+            if (user)
+            {
+                note(cx, "node backup %s of %s is also part of kept cluster backup %s: kept", b, pn, user);
+                continue;
+            }
+            rc = remove_node_backup(cx, pn, b, err);
+            if (rc == 0)
+            {
+                gone_add(cx, pn, b);
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "node", json_object_new_string(pn));
+                json_object_object_add(o, "backup", json_object_new_string(b));
+                json_object_array_add(nodes_out, o);
+            }
+        }
+    }
+    if (rc == 0 && !cx->o->dry_run)
+    {
+        char *dir = xprintf("clusters/%s/backups/%s", cluster, id);
+        rc = storage_remove_tree(cx->pool->storage, dir, err);
+        free(dir);
+        if (rc != 0)
+            error_prefix(err, "removing cluster backup %s of %s: ", id, cluster);
+    }
+    if (rc == 0)
+        catalog_mark_expired(cx, cluster, id);
+    return rc;
+}
+
+/* CPs older than the oldest kept cluster backup's end CP: no backup left
+ * can be restored to them. */
+static int
+expire_cps(Ctx *cx, json_object **all, size_t n, const bool *removed, Error *err)
+{
+    double oldest_end = -1;
+    for (size_t i = 0; i < n; i++)
+    {
+        json_object *cp, *ep;
+        if (removed[i] || !json_object_object_get_ex(all[i], "end_cp", &cp) ||
+            !json_object_object_get_ex(cp, "epoch", &ep))
+            continue;
+        double t = json_object_get_double(ep);
+        if (oldest_end < 0 || t < oldest_end)
+            oldest_end = t;
+    }
+    if (oldest_end < 0)
+        return 0;   /* no cluster backup left: nothing says which CPs are dead */
+    ConsistencyPoint *cps;
+    size_t ncps;
+    if (cp_list_pool(cx->pool, cx->o->cluster, &cps, &ncps, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < ncps && rc == 0; i++)
+    {
+        if (cps[i].time >= oldest_end)
+            continue;
+        if (!cx->o->dry_run)
+        {
+            char *path = xprintf("clusters/%s/cps/%s.json", cx->o->cluster, cps[i].name);
+            rc = storage_remove(cx->pool->storage, path, err);
+            free(path);
+            if (rc != 0)
+            {
+                error_prefix(err, "removing consistency point %s of %s: ", cps[i].name, cx->o->cluster);
+                break;
+            }
+            if (cx->meta)
+            {
+                const char *p[2] = {cx->o->cluster, cps[i].name};
+                PGresult *r = PQexecParams(cx->meta, "DELETE FROM strata.consistency_points WHERE cluster = $1 AND "
+                                                     "name = $2", 2, NULL, p, NULL, NULL, 0);
+                if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                    note(cx, "catalog: removing consistency point %s failed", cps[i].name);
+                PQclear(r);
+            }
+        }
+        json_object_array_add(cx->removed_cps, json_object_new_string(cps[i].name));
+    }
+    cp_list_free(cps, ncps);
+    return rc;
+}
+
+static int
+cluster_in_pool(Ctx *cx, bool *found, Error *err)
+{
+    StorageList l;
+    *found = false;
+    if (storage_list(cx->pool->storage, "clusters", &l, err) != 0)
+        return -1;
+    for (size_t i = 0; i < l.count; i++)
+        if (l.entries[i].is_dir && !strcmp(l.entries[i].name, cx->o->cluster))
+            *found = true;
+    storage_list_free(&l);
+    return 0;
+}
+
+static int
+expire_cluster(Ctx *cx, Error *err)
+{
+    const ExpireOptions *o = cx->o;
+    bool found;
+    if (cluster_in_pool(cx, &found, err) != 0)
+        return -1;
+    if (!found)
+        return error_set(err, "pool %s holds nothing of cluster %s (no clusters/%s)", cx->pool->location, o->cluster,
+                         o->cluster);
+    json_object **all;
+    size_t n;
+    if (cluster_backups_list(cx->pool, o->cluster, &all, &n, err) != 0)
+        return -1;
+    /* The candidates: this scope's backups, oldest first (ids are times). */
+    size_t *idx = xcalloc(n ? n : 1, sizeof(size_t));
+    int64_t *started = xcalloc(n ? n : 1, sizeof(int64_t));
+    bool *keep = xcalloc(n ? n : 1, sizeof(bool));
+    bool *removed = xcalloc(n ? n : 1, sizeof(bool));
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (scope_matches(all[i], o))
+        {
+            idx[nc] = i;
+            started[nc++] = jint(all[i], "started_epoch");
+        }
+    choose_kept(started, nc, o, keep);
+    for (size_t c = 0; c < nc; c++)
+        if (!keep[c])
+            removed[idx[c]] = true;
+        else
+            json_object_array_add(cx->kept, json_object_new_string(jstr(all[idx[c]], "id")));
+    if (nc == 0)
+        note(cx, "cluster %s has no complete %s backup%s%s in the pool: nothing to expire", o->cluster,
+             o->shard ? "shard" : "whole-cluster", o->shard ? " of " : "", o->shard ? o->shard : "");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (removed[i])
+            rc = remove_cluster_backup(cx, all, n, removed, all[i], err);
+    /* WAL of the nodes in scope. */
+    if (rc == 0)
+    {
+        char **names;
+        size_t nn;
+        rc = pool_list_nodes(cx->pool, &names, &nn, err);
+        char *prefix = o->shard ? xprintf("%s/%s", o->cluster, o->shard) : xprintf("%s/", o->cluster);
+        for (size_t i = 0; rc == 0 && i < nn; i++)
+        {
+            bool in_scope = o->shard ? !strcmp(names[i], prefix) : str_starts_with(names[i], prefix);
+            if (in_scope)
+                rc = expire_node_wal(cx, names[i], err);
+        }
+        free(prefix);
+        if (names)
+            pool_free_names(names, nn);
+    }
+    if (rc == 0)
+        rc = expire_cps(cx, all, n, removed, err);
+    for (size_t i = 0; i < n; i++)
+        json_object_put(all[i]);
+    free(all);
+    free(idx);
+    free(started);
+    free(keep);
+    free(removed);
+    return rc;
+}
+
+/* ---- single-node mode ---- */
+
+/* Node backups of `node` that some cluster backup in the pool references:
+ * removing one would leave a cluster backup that looks usable and is not. */
+static int
+cluster_references(Ctx *cx, const char *node, json_object *refs, Error *err)
+{
+    StorageList l;
+    if (storage_list(cx->pool->storage, "clusters", &l, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < l.count && rc == 0; i++)
+    {
+        if (!l.entries[i].is_dir)
+            continue;
+        json_object **all;
+        size_t n;
+        rc = cluster_backups_list(cx->pool, l.entries[i].name, &all, &n, err);
+        for (size_t k = 0; rc == 0 && k < n; k++)
+        {
+            json_object *nodes;
+            if (json_object_object_get_ex(all[k], "nodes", &nodes))
+                for (size_t j = 0; j < json_object_array_length(nodes); j++)
+                {
+                    json_object *nj = json_object_array_get_idx(nodes, j);
+                    const char *pn = jstr(nj, "pool_node"), *b = jstr(nj, "backup");
+                    if (pn && b && !strcmp(pn, node))
+                        json_object_object_add(refs, b, json_object_new_string(jstr(all[k], "id")));
+                }
+        }
+        for (size_t k = 0; rc == 0 && k < n; k++)
+            json_object_put(all[k]);
+        if (rc == 0)
+            free(all);
+    }
+    storage_list_free(&l);
+    return rc;
+}
+
+static int
+expire_single_node(Ctx *cx, Error *err)
+{
+    const char *node = cx->o->node;
+    NodeInfo ni;
+    bool exists;
+    if (node_info_read(cx->pool, node, &ni, &exists, err) != 0)
+        return -1;
+    if (!exists)
+        return error_set(err, "pool %s has no node %s", cx->pool->location, node);
+    json_object *refs = json_object_new_object();
+    BackupList bl;
+    if (cluster_references(cx, node, refs, err) != 0 || backup_list_load(cx->pool, node, &bl, err) != 0)
+    {
+        json_object_put(refs);
+        return -1;
+    }
+    size_t nc = 0;
+    size_t *idx = xcalloc(bl.count ? bl.count : 1, sizeof(size_t));
+    int64_t *started = xcalloc(bl.count ? bl.count : 1, sizeof(int64_t));
+    bool *keep = xcalloc(bl.count ? bl.count : 1, sizeof(bool));
+    for (size_t i = 0; i < bl.count; i++)
+        if (bl.items[i].complete)
+        {
+            idx[nc] = i;
+            started[nc++] = bl.items[i].manifest.start_time;
+        }
+    choose_kept(started, nc, cx->o, keep);
+    int rc = 0;
+    for (size_t c = 0; c < nc && rc == 0; c++)
+    {
+        const char *id = bl.items[idx[c]].id;
+        json_object *user;
+        if (!keep[c] && json_object_object_get_ex(refs, id, &user))
+        {
+            note(cx, "backup %s of node %s is part of cluster backup %s: kept (expire it with --cluster)", id, node,
+                 json_object_get_string(user));
+            keep[c] = true;
+        }
+        if (keep[c])
+        {
+            json_object_array_add(cx->kept, json_object_new_string(id));
+            continue;
+        }
+        rc = remove_node_backup(cx, node, id, err);
+        if (rc == 0)
+        {
+            gone_add(cx, node, id);
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "id", json_object_new_string(id));
+            json_object_object_add(o, "started_epoch", json_object_new_int64(started[c]));
+            json_object_array_add(cx->removed_backups, o);
+        }
+    }
+    if (nc == 0)
+        note(cx, "node %s has no complete backup: nothing to expire", node);
+    backup_list_free(&bl);
+    free(idx);
+    free(started);
+    free(keep);
+    json_object_put(refs);
+    if (rc == 0)
+        rc = expire_node_wal(cx, node, err);
+    return rc;
+}
+
+int
+expire_run(const ExpireOptions *o, json_object **report, Error *err)
+{
+    *report = NULL;
+    if (!o->pool)
+        return error_set(err, "no pool given (use --pool or STRATA_POOL)");
+    if ((o->cluster != NULL) == (o->node != NULL))
+        return error_set(err, "give --cluster C (cluster backups) or --node N (one node's backups), one of them");
+    if (o->shard && !o->cluster)
+        return error_set(err, "--shard needs --cluster");
+    if ((o->keep > 0) == (o->keep_days > 0))
+        return error_set(err, "give the retention: --keep N or --keep-days D, one of them");
+    if (o->node && node_name_check(o->node, err) != 0)
+        return -1;
+    Ctx cx = {.o = o};
+    if (pool_open(o->pool, &cx.pool, err) != 0)
+        return -1;
+    cx.report = json_object_new_object();
+    json_object_object_add(cx.report, "pool", json_object_new_string(o->pool));
+    if (o->cluster)
+        json_object_object_add(cx.report, "cluster", json_object_new_string(o->cluster));
+    if (o->shard)
+        json_object_object_add(cx.report, "shard", json_object_new_string(o->shard));
+    if (o->node)
+        json_object_object_add(cx.report, "node", json_object_new_string(o->node));
+    json_object_object_add(cx.report, "dry_run", json_object_new_boolean(o->dry_run));
+    json_object *ret = json_object_new_object();
+    if (o->keep > 0)
+        json_object_object_add(ret, "keep", json_object_new_int(o->keep));
+    else
+        json_object_object_add(ret, "keep_days", json_object_new_int(o->keep_days));
+    json_object_object_add(cx.report, "retention", ret);
+    json_object_object_add(cx.report, "kept", cx.kept = json_object_new_array());
+    json_object_object_add(cx.report, "removed_backups", cx.removed_backups = json_object_new_array());
+    json_object_object_add(cx.report, "removed_wal", cx.removed_wal = json_object_new_array());
+    json_object_object_add(cx.report, "removed_cps", cx.removed_cps = json_object_new_array());
+    json_object_object_add(cx.report, "incomplete", cx.incomplete = json_object_new_array());
+    json_object_object_add(cx.report, "notes", cx.notes = json_object_new_array());
+    const char *catalog = "not given";
+    char *catalog_msg = NULL;
+    if (o->meta_conn && o->cluster)
+    {
+        Error cerr;
+        cx.meta = catalog_connect(o->meta_conn, false, &cerr);
+        if (cx.meta)
+            catalog = o->dry_run ? "not changed (dry run)" : "updated";
+        else
+            catalog = catalog_msg = xprintf("unreachable, not updated: %s", cerr.msg);
+    }
+    int rc = o->cluster ? expire_cluster(&cx, err) : expire_single_node(&cx, err);
+    json_object_object_add(cx.report, "catalog", json_object_new_string(catalog));
+    free(catalog_msg);
+    PQfinish(cx.meta);
+    for (size_t i = 0; i < cx.ngone; i++)
+    {
+        free(cx.gone[i].node);
+        free(cx.gone[i].id);
+    }
+    free(cx.gone);
+    pool_close(cx.pool);
+    *report = cx.report;
+    return rc;
+}

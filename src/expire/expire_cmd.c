@@ -1,0 +1,176 @@
+/* strata expire: the command line over expire_run(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/util.h"
+#include "expire/expire.h"
+
+static const char usage_text[] =
+    "usage: strata expire --pool POOL --cluster C [--shard S] (--keep N | --keep-days D)\n"
+    "                     [--meta-conn CONNINFO] [--dry-run] [--output json]\n"
+    "       strata expire --pool POOL --node NODE (--keep N | --keep-days D) [--dry-run] [--output json]\n"
+    "  Removes backups beyond the retention (a cluster backup: its cluster.manifest first, then\n"
+    "  every node backup it references), the WAL that no kept backup needs, and (cluster mode)\n"
+    "  the consistency points older than the oldest kept backup's end CP.\n"
+    "  --cluster C       whole-cluster backups of C (with --shard S: the shard backups of S)\n"
+    "  --node NODE       the backups of one pool node (not those that are part of a cluster backup)\n"
+    "  --keep N          keep the newest N complete backups\n"
+    "  --keep-days D     keep what restores to any moment of the last D days: the backups\n"
+    "                    started in them and the newest one before\n"
+    "  --meta-conn CONN  the metadata database: expired backups are marked 'expired' in\n"
+    "                    strata.backups (optional; the pool is the reference)\n"
+    "  --dry-run         say what would be removed, remove nothing\n"
+    "  The newest complete backup is never removed. Incomplete backups (no manifest) are\n"
+    "  listed, not removed: the pool cannot tell an interrupted backup from one in progress.\n";
+
+enum
+{
+    OPT_CLUSTER = OPT_FIRST_COMMAND_OPTION,
+    OPT_SHARD,
+    OPT_KEEP,
+    OPT_KEEP_DAYS,
+    OPT_DRY_RUN,
+    OPT_META_CONN,
+};
+
+static void
+print_text(json_object *r)
+{
+    json_object *v;
+    bool dry = json_object_object_get_ex(r, "dry_run", &v) && json_object_get_boolean(v);
+    const char *verb = dry ? "would remove" : "removed";
+    json_object *a;
+    json_object_object_get_ex(r, "removed_backups", &a);
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+    {
+        json_object *b = json_object_array_get_idx(a, i), *nodes;
+        printf("%s backup %s", verb, json_object_get_string(json_object_object_get(b, "id")));
+        if (json_object_object_get_ex(b, "nodes", &nodes))
+        {
+            printf(" (");
+            for (size_t k = 0; k < json_object_array_length(nodes); k++)
+            {
+                json_object *n = json_object_array_get_idx(nodes, k);
+                printf("%s%s %s", k ? ", " : "", json_object_get_string(json_object_object_get(n, "node")),
+                       json_object_get_string(json_object_object_get(n, "backup")));
+            }
+            printf(")");
+        }
+        printf("\n");
+    }
+    json_object_object_get_ex(r, "removed_wal", &a);
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+    {
+        json_object *w = json_object_array_get_idx(a, i);
+        char sz[32];
+        format_bytes((uint64_t) json_object_get_int64(json_object_object_get(w, "stored_bytes")), sz, sizeof(sz));
+        printf("%s WAL of %s: %lld segment(s) %s .. %s (%s); kept from %s, the start of backup %s\n", verb,
+               json_object_get_string(json_object_object_get(w, "node")),
+               (long long) json_object_get_int64(json_object_object_get(w, "segments")),
+               json_object_get_string(json_object_object_get(w, "first")),
+               json_object_get_string(json_object_object_get(w, "last")), sz,
+               json_object_get_string(json_object_object_get(w, "kept_from")),
+               json_object_get_string(json_object_object_get(w, "oldest_kept_backup")));
+    }
+    json_object_object_get_ex(r, "removed_cps", &a);
+    if (json_object_array_length(a) > 0)
+        printf("%s %zu consistency point(s): %s .. %s\n", verb, json_object_array_length(a),
+               json_object_get_string(json_object_array_get_idx(a, 0)),
+               json_object_get_string(json_object_array_get_idx(a, json_object_array_length(a) - 1)));
+    json_object_object_get_ex(r, "kept", &a);
+    printf("kept %zu backup(s):", json_object_array_length(a));
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        printf(" %s", json_object_get_string(json_object_array_get_idx(a, i)));
+    printf("\n");
+    json_object_object_get_ex(r, "incomplete", &a);
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+    {
+        json_object *b = json_object_array_get_idx(a, i);
+        printf("left incomplete backup %s of %s (%s): interrupted or in progress, the pool cannot tell\n",
+               json_object_get_string(json_object_object_get(b, "id")),
+               json_object_get_string(json_object_object_get(b, "node")),
+               json_object_get_string(json_object_object_get(b, "problem")));
+    }
+    json_object_object_get_ex(r, "notes", &a);
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        printf("note: %s\n", json_object_get_string(json_object_array_get_idx(a, i)));
+    if (json_object_object_get_ex(r, "catalog", &v) && strcmp(json_object_get_string(v), "not given"))
+        printf("catalog: %s\n", json_object_get_string(v));
+}
+
+int
+cmd_expire(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_LONG_OPTIONS,
+        {"cluster", required_argument, NULL, OPT_CLUSTER},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"keep", required_argument, NULL, OPT_KEEP},
+        {"keep-days", required_argument, NULL, OPT_KEEP_DAYS},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"meta-conn", required_argument, NULL, OPT_META_CONN},
+        {NULL, 0, NULL, 0},
+    };
+    CommonOptions co;
+    common_options_init(&co);
+    co.node = NULL;   /* STRATA_NODE would silently pick single-node mode */
+    ExpireOptions o = {0};
+    Error err;
+    long val;
+    int c, code;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    {
+        switch (c)
+        {
+            case OPT_CLUSTER: o.cluster = optarg; break;
+            case OPT_SHARD: o.shard = optarg; break;
+            case OPT_DRY_RUN: o.dry_run = true; break;
+            case OPT_META_CONN: o.meta_conn = optarg; break;
+            case OPT_KEEP:
+                if (parse_int_range(optarg, 1, 1000000, &val, &err) != 0)
+                    return cli_usage_error("expire", "--keep: %s", err.msg);
+                o.keep = (int) val;
+                break;
+            case OPT_KEEP_DAYS:
+                if (parse_int_range(optarg, 1, 100000, &val, &err) != 0)
+                    return cli_usage_error("expire", "--keep-days: %s", err.msg);
+                o.keep_days = (int) val;
+                break;
+            default:
+            {
+                int h = common_option(&co, c, optarg, "expire", usage_text, &code);
+                if (h < 0)
+                    return code;
+                if (!h)
+                    return cli_bad_option("expire", argv, c);
+            }
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("expire", "unexpected argument '%s'", argv[optind]);
+    o.pool = co.pool;
+    o.node = co.node;
+    if (!o.pool)
+        return cli_usage_error("expire", "--pool is required (or STRATA_POOL)");
+    if ((o.cluster != NULL) == (o.node != NULL))
+        return cli_usage_error("expire", "give --cluster C or --node NODE (one of them)");
+    if (o.shard && !o.cluster)
+        return cli_usage_error("expire", "--shard needs --cluster");
+    if ((o.keep > 0) == (o.keep_days > 0))
+        return cli_usage_error("expire", "give the retention: --keep N or --keep-days D (one of them)");
+    json_object *report;
+    int rc = expire_run(&o, &report, &err);
+    if (report)
+    {
+        if (co.json)
+            printf("%s\n", json_object_to_json_string_ext(report, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        else if (rc == 0 || json_object_array_length(json_object_object_get(report, "removed_backups")) > 0)
+            print_text(report);
+        json_object_put(report);
+    }
+    return rc == 0 ? 0 : cli_fail(&err);
+}
