@@ -30,6 +30,7 @@ static const Command commands[] = {
     {"check", cmd_check, "check WAL archiving and the archive's continuity"},
     {"info", cmd_info, "list backups and the archived WAL range"},
     {"verify", cmd_verify, "re-read the pool and check every checksum and the WAL continuity"},
+    {"expire", cmd_expire, "retention: remove backups beyond --keep N / --keep-days D, and the WAL and CPs no kept backup needs"},
     {"cp", cmd_cp, "consistency points: create (once or on a schedule), list"},
     {"cluster", cmd_cluster, "register and show a sharded cluster's topology (register, show, list)"},
     {"workload", cmd_workload, "run the bank workload (2PC transfers between shards) on a cluster"},
