@@ -20,6 +20,11 @@ SRC     := $(shell find src -name '*.c' | sort)
 HDR     := $(shell find src -name '*.h')
 OBJ     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
 AOBJ    := $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(SRC))
+# The web UI (ui/) is compiled into the binary as a generated C file: the
+# cluster manager serves it without reading anything from disk.
+UI_FILES := $(sort $(wildcard ui/*.html ui/*.css ui/*.js))
+OBJ     += $(BUILD)/obj/gen/ui_files.o
+AOBJ    += $(BUILD)/asan/obj/gen/ui_files.o
 LIBOBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 ALIBOBJ := $(filter-out $(BUILD)/asan/obj/main.o,$(AOBJ))
 
@@ -37,6 +42,19 @@ $(BUILD)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
 	@$(CC) $(CFLAGS_BASE) $(OPT) -c -o $@ $<
+
+$(BUILD)/gen/ui_files.c: $(UI_FILES) scripts/embed-ui.sh
+	@mkdir -p $(dir $@)
+	@echo '  GEN     $@'
+	@bash scripts/embed-ui.sh $@ $(UI_FILES)
+
+$(BUILD)/obj/gen/ui_files.o: $(BUILD)/gen/ui_files.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_BASE) $(OPT) -c -o $@ $<
+
+$(BUILD)/asan/obj/gen/ui_files.o: $(BUILD)/gen/ui_files.c
+	@mkdir -p $(dir $@)
+	@$(CC) $(CFLAGS_BASE) $(SAN) -c -o $@ $<
 
 # PostgreSQL's page checksum is built the way PostgreSQL builds it:
 # unrolled and vectorised, it is on the backup's hot path.

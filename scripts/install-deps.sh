@@ -11,6 +11,13 @@ PACKAGES=(
   postgresql-15 postgresql-contrib postgresql-client-15
   zstd lz4 procps util-linux
 )
+# The web UI's browser test (tests/manager/t_ui_browser.sh): Debian's chromium,
+# driven by playwright-core, which the test installs itself with npm. Node and
+# npm are taken from Debian only when the machine has none (a NodeSource node
+# ships its own npm, which Debian's npm package would conflict with).
+PACKAGES+=(chromium)
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 # The benchmark compares against these; they are installed only on request.
 if [ "${STRATA_BENCH_DEPS:-0}" = 1 ]; then
   PACKAGES+=(pgbackrest)

@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cluster/bank.h"
+#include "cluster/check_consistency.h"
 #include "cluster/topology.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -451,6 +452,130 @@ check_print(const Check *c, size_t max_report)
         printf("VIOLATION %s: ... and %zu more\n", c->name, c->count - max_report);
 }
 
+/* One run of the four checks: the checker, its counters and what the JSON
+ * report needs; checks_run fills it, checks_free releases it. */
+typedef struct CheckRun
+{
+    Checker k;
+    Check *checks[4];
+    json_object *total_json;
+    MergeStats ms;
+    BankInfo bank;
+    size_t violations;
+} CheckRun;
+
+static int
+checks_run(CheckRun *run, const char *meta_conn, const char *cluster, size_t max_report, Error *err)
+{
+    memset(run, 0, sizeof(*run));
+    Checker *k = &run->k;
+    k->max_report = max_report;
+    Check *checks[] = {&k->total, &k->atomicity, &k->prepared, &k->log};
+    const char *names[] = {"total_balance", "atomicity", "prepared", "commit_log"};
+    for (int i = 0; i < 4; i++)
+    {
+        run->checks[i] = checks[i];
+        checks[i]->name = names[i];
+        checks[i]->items = json_object_new_array();
+    }
+    run->total_json = json_object_new_object();
+    bool exists = false;
+    int rc = cluster_conns_open(meta_conn, cluster, true, &k->cc, err);
+    if (rc == 0)
+        rc = bank_info_load(k->cc.meta, &k->cc.topo, &run->bank, &exists, err);
+    if (rc == 0 && !exists)
+        rc = error_set(err,
+                       "cluster %s: its metadata database has no workload row (strata.workload) for %s%s%s: "
+                       "nothing to check against (strata workload --init)",
+                       cluster, cluster, k->cc.topo.origin ? " or its origin " : "",
+                       k->cc.topo.origin ? k->cc.topo.origin : "");
+    if (rc == 0)
+        rc = check_total(k, &run->bank, run->total_json, err);
+    if (rc == 0)
+        rc = check_prepared(k, err);
+    if (rc == 0)
+        rc = check_transfers(k, &run->ms, err);
+    for (int i = 0; rc == 0 && i < 4; i++)
+        run->violations += checks[i]->count;
+    return rc;
+}
+
+static json_object *
+checks_json(CheckRun *run, const char *cluster)
+{
+    Checker *k = &run->k;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "cluster", json_object_new_string(cluster));
+    json_object_object_add(o, "consistent", json_object_new_boolean(run->violations == 0));
+    json_object_object_add(o, "violation_count", json_object_new_int64((int64_t) run->violations));
+    json_object_object_add(o, "workload", json_object_new_string(run->bank.key));
+    json_object *ch = json_object_new_object();
+    json_object_object_add(ch, "total_balance", check_json(&k->total, json_object_get(run->total_json)));
+    json_object *at = json_object_new_object();
+    json_object_object_add(at, "transfers", json_object_new_int64((int64_t) run->ms.transfers));
+    json_object_object_add(at, "cross_shard", json_object_new_int64((int64_t) run->ms.cross));
+    json_object_object_add(at, "single_shard", json_object_new_int64((int64_t) run->ms.single));
+    json_object_object_add(ch, "atomicity", check_json(&k->atomicity, at));
+    json_object_object_add(ch, "prepared", check_json(&k->prepared, NULL));
+    json_object *lg = json_object_new_object();
+    json_object_object_add(lg, "entries", json_object_new_int64((int64_t) run->ms.log_entries));
+    json_object_object_add(ch, "commit_log", check_json(&k->log, lg));
+    json_object_object_add(o, "checks", ch);
+    return o;
+}
+
+static void
+checks_free(CheckRun *run)
+{
+    json_object_put(run->total_json);
+    for (int i = 0; i < 4; i++)
+        if (run->checks[i])
+        {
+            json_object_put(run->checks[i]->items);
+            buffer_free(&run->checks[i]->text);
+        }
+    bank_info_free(&run->bank);
+    cluster_conns_close(&run->k.cc);
+}
+
+int
+check_consistency_json(const char *meta_conn, const char *cluster, size_t max_report, json_object **report,
+                       Error *err)
+{
+    CheckRun run;
+    *report = NULL;
+    int rc = checks_run(&run, meta_conn, cluster, max_report, err);
+    if (rc == 0)
+    {
+        *report = checks_json(&run, cluster);
+        /* One line a person reads; the details are in "checks". */
+        char *summary = run.violations == 0
+                            ? xprintf("cluster %s is consistent: %llu transfer(s) (%llu cross-shard), %llu commit log "
+                                      "decision(s), no prepared transaction left", cluster, run.ms.transfers,
+                                      run.ms.cross, run.ms.log_entries)
+                            : xprintf("cluster %s is NOT consistent: %zu violation(s) (total_balance %zu, atomicity "
+                                      "%zu, prepared %zu, commit_log %zu)", cluster, run.violations,
+                                      run.k.total.count, run.k.atomicity.count, run.k.prepared.count,
+                                      run.k.log.count);
+        json_object_object_add(*report, "summary", json_object_new_string(summary));
+        free(summary);
+        /* Every reported violation in one list, each naming its check. */
+        json_object *all = json_object_new_array();
+        for (int i = 0; i < 4; i++)
+            for (size_t j = 0; j < json_object_array_length(run.checks[i]->items); j++)
+            {
+                json_object *v = json_object_new_object();
+                json_object_object_add(v, "check", json_object_new_string(run.checks[i]->name));
+                json_object_object_foreach(json_object_array_get_idx(run.checks[i]->items, j), key, val)
+                    json_object_object_add(v, key, json_object_get(val));
+                json_object_array_add(all, v);
+            }
+        json_object_object_add(*report, "violations", all);
+    }
+    checks_free(&run);
+    return rc;
+}
+
 int
 cmd_check_consistency(int argc, char **argv)
 {
@@ -497,60 +622,15 @@ cmd_check_consistency(int argc, char **argv)
     if (topology_name_check("--cluster", cluster, &err) != 0)
         return cli_usage_error(cmd, "%s", err.msg);
 
-    Checker k;
-    memset(&k, 0, sizeof(k));
-    k.max_report = (size_t) max_report;
-    Check *checks[] = {&k.total, &k.atomicity, &k.prepared, &k.log};
-    const char *names[] = {"total_balance", "atomicity", "prepared", "commit_log"};
-    for (int i = 0; i < 4; i++)
-    {
-        checks[i]->name = names[i];
-        checks[i]->items = json_object_new_array();
-    }
-    json_object *total_json = json_object_new_object();
-    MergeStats ms = {0};
-    BankInfo bank = {0};
-    bool exists = false;
-    int rc = cluster_conns_open(meta_conn, cluster, true, &k.cc, &err);
-    if (rc == 0)
-        rc = bank_info_load(k.cc.meta, &k.cc.topo, &bank, &exists, &err);
-    if (rc == 0 && !exists)
-        rc = error_set(&err,
-                       "cluster %s: its metadata database has no workload row (strata.workload) for %s%s%s: "
-                       "nothing to check against (strata workload --init)",
-                       cluster, cluster, k.cc.topo.origin ? " or its origin " : "",
-                       k.cc.topo.origin ? k.cc.topo.origin : "");
-    if (rc == 0)
-        rc = check_total(&k, &bank, total_json, &err);
-    if (rc == 0)
-        rc = check_prepared(&k, &err);
-    if (rc == 0)
-        rc = check_transfers(&k, &ms, &err);
-
+    CheckRun run;
+    int rc = checks_run(&run, meta_conn, cluster, (size_t) max_report, &err);
     if (rc == 0)
     {
-        size_t violations = 0;
-        for (int i = 0; i < 4; i++)
-            violations += checks[i]->count;
+        Checker *k = &run.k;
+        size_t violations = run.violations;
         if (co.json)
         {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "cluster", json_object_new_string(cluster));
-            json_object_object_add(o, "consistent", json_object_new_boolean(violations == 0));
-            json_object_object_add(o, "violation_count", json_object_new_int64((int64_t) violations));
-            json_object_object_add(o, "workload", json_object_new_string(bank.key));
-            json_object *ch = json_object_new_object();
-            json_object_object_add(ch, "total_balance", check_json(&k.total, json_object_get(total_json)));
-            json_object *at = json_object_new_object();
-            json_object_object_add(at, "transfers", json_object_new_int64((int64_t) ms.transfers));
-            json_object_object_add(at, "cross_shard", json_object_new_int64((int64_t) ms.cross));
-            json_object_object_add(at, "single_shard", json_object_new_int64((int64_t) ms.single));
-            json_object_object_add(ch, "atomicity", check_json(&k.atomicity, at));
-            json_object_object_add(ch, "prepared", check_json(&k.prepared, NULL));
-            json_object *lg = json_object_new_object();
-            json_object_object_add(lg, "entries", json_object_new_int64((int64_t) ms.log_entries));
-            json_object_object_add(ch, "commit_log", check_json(&k.log, lg));
-            json_object_object_add(o, "checks", ch);
+            json_object *o = checks_json(&run, cluster);
             printf("%s\n",
                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
             json_object_put(o);
@@ -560,28 +640,21 @@ cmd_check_consistency(int argc, char **argv)
             printf("cluster %s: %s\n", cluster,
                    violations ? "INCONSISTENT" : "consistent");
             for (int i = 0; i < 4; i++)
-                check_print(checks[i], k.max_report);
+                check_print(run.checks[i], k->max_report);
             printf("transfers: %llu (%llu cross-shard, %llu single-shard); commit log: %llu decision(s); "
                    "prepared transactions left: %zu\n",
-                   ms.transfers, ms.cross, ms.single, ms.log_entries, k.prepared.count);
+                   run.ms.transfers, run.ms.cross, run.ms.single, run.ms.log_entries, k->prepared.count);
         }
         if (violations)
         {
             log_error("cluster %s is not consistent: %zu violation(s) (total_balance %zu, atomicity %zu, prepared "
                       "%zu, commit_log %zu)",
-                      cluster, violations, k.total.count, k.atomicity.count, k.prepared.count, k.log.count);
+                      cluster, violations, k->total.count, k->atomicity.count, k->prepared.count, k->log.count);
             rc = 1;
         }
     }
     else
         rc = cli_fail(&err);
-    json_object_put(total_json);
-    for (int i = 0; i < 4; i++)
-    {
-        json_object_put(checks[i]->items);
-        buffer_free(&checks[i]->text);
-    }
-    bank_info_free(&bank);
-    cluster_conns_close(&k.cc);
+    checks_free(&run);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backup/cluster_backup.h"
+#include "cluster/check_consistency.h"
 #include "cluster/topology.h"
 #include "common/util.h"
 #include "consistency/cp_store.h"
@@ -171,6 +172,8 @@ get_clusters(Manager *m, ApiResponse *out)
     reply(out, 200, o);
 }
 
+static const char *jstring_of(json_object *o, const char *key);
+
 static int
 load_topology(Manager *m, const char *name, Topology *t, ApiResponse *out)
 {
@@ -186,13 +189,116 @@ load_topology(Manager *m, const char *name, Topology *t, ApiResponse *out)
     return 0;
 }
 
+/* A short-lived connection for the topology's live state: a node that is
+ * down must not hold the request for long. NULL if it does not answer. */
+static PGconn *
+node_connect(const TopoNode *n)
+{
+    char *ci = topology_conninfo(n, "postgres");
+    char *full = xprintf("%s connect_timeout=2", ci);
+    PGconn *c = PQconnectdb(full);
+    free(ci);
+    free(full);
+    if (PQstatus(c) != CONNECTION_OK)
+    {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The node's JSON object in a list of nodes, by name. */
+static json_object *
+node_json(json_object *list, const char *name)
+{
+    for (size_t i = 0; list && i < json_object_array_length(list); i++)
+    {
+        json_object *n = json_object_array_get_idx(list, i);
+        const char *nm = jstring_of(n, "name");
+        if (nm && !strcmp(nm, name))
+            return n;
+    }
+    return NULL;
+}
+
+/* Adds each node's live state to a replica set's nodes: "state" (primary:
+ * "up" with "standbys_streaming" from pg_stat_replication; standby: the
+ * WAL receiver's status, e.g. "streaming"; "down" when it does not answer)
+ * and, on standbys, "lag_bytes": the primary's current WAL position minus
+ * what the standby replayed. Measured from both ends because the builder's
+ * standbys connect without an application_name that would tie a
+ * pg_stat_replication row to a node. */
+static void
+add_set_state(const ReplicaSet *set, json_object *list)
+{
+    const TopoNode *primary = topology_primary(set);
+    char lsn[64] = "";
+    if (primary)
+    {
+        json_object *pj = node_json(list, primary->name);
+        PGconn *c = node_connect(primary);
+        PGresult *r = c ? PQexec(c, "SELECT pg_current_wal_lsn()::text, "
+                                    "(SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming')")
+                        : NULL;
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        {
+            snprintf(lsn, sizeof(lsn), "%s", PQgetvalue(r, 0, 0));
+            json_object_object_add(pj, "state", json_object_new_string("up"));
+            json_object_object_add(pj, "standbys_streaming", json_object_new_int(atoi(PQgetvalue(r, 0, 1))));
+        }
+        else
+            json_object_object_add(pj, "state", json_object_new_string("down"));
+        PQclear(r);
+        PQfinish(c);
+    }
+    for (size_t i = 0; i < set->nnodes; i++)
+    {
+        const TopoNode *n = &set->nodes[i];
+        if (n->role != NODE_STANDBY)
+            continue;
+        json_object *nj = node_json(list, n->name);
+        PGconn *c = node_connect(n);
+        const char *p[1] = {lsn[0] ? lsn : NULL};
+        PGresult *r = c ? PQexecParams(c, "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'not streaming'), "
+                                          "pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn())::bigint",
+                                       1, NULL, p, NULL, NULL, 0)
+                        : NULL;
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        {
+            json_object_object_add(nj, "state", json_object_new_string(PQgetvalue(r, 0, 0)));
+            /* Replay can be ahead of the primary's position read a moment earlier. */
+            long long lag = PQgetisnull(r, 0, 1) ? -1 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+            json_object_object_add(nj, "lag_bytes", lag < 0 ? NULL : json_object_new_int64(lag));
+        }
+        else
+            json_object_object_add(nj, "state", json_object_new_string("down"));
+        PQclear(r);
+        PQfinish(c);
+    }
+}
+
 static void
 get_cluster(Manager *m, const char *name, ApiResponse *out)
 {
     Topology t;
     if (load_topology(m, name, &t, out) != 0)
         return;
-    reply(out, 200, topology_to_json(&t));
+    json_object *o = topology_to_json(&t), *list;
+    if (json_object_object_get_ex(o, "meta", &list))
+        add_set_state(&t.meta, list);
+    json_object *shards;
+    for (size_t i = 0; json_object_object_get_ex(o, "shards", &shards) && i < t.nshards; i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(shards, i), "nodes", &list))
+            add_set_state(&t.shards[i], list);
+    if (json_object_object_get_ex(o, "compute", &list))
+        for (size_t i = 0; i < t.ncompute; i++)
+        {
+            PGconn *c = node_connect(&t.compute[i]);
+            json_object_object_add(node_json(list, t.compute[i].name), "state",
+                                   json_object_new_string(c ? "up" : "down"));
+            PQfinish(c);
+        }
+    reply(out, 200, o);
     topology_free(&t);
 }
 
@@ -478,6 +584,206 @@ post_restore_plan(Manager *m, const char *name, json_object *body, ApiResponse *
     target_free(&target);
 }
 
+/* "from T (backup B) to T2" for error messages about the window. */
+static char *
+window_text(const PoolView *v)
+{
+    json_object *first = NULL;
+    for (size_t i = 0; i < v->nbackups && !first; i++)
+        if (is_cluster_scope(v->backups[i]) && end_cp_of(v->backups[i]))
+            first = v->backups[i];
+    if (!first || v->ncps == 0)
+        return xstrdup("empty: no complete cluster backup in the pool yet");
+    const char *from = jstring_of(end_cp_of(first), "time");
+    return xprintf("from %s (end of backup %s) to %s (CP %s)", from ? from : "?",
+                   jstring_of(first, "id") ? jstring_of(first, "id") : "?", v->cps[v->ncps - 1].time_text,
+                   v->cps[v->ncps - 1].name);
+}
+
+/* A restore job: body {"to": NEW, one of "cp" | "time" | "latest": true,
+ * "base_port"?, "dir"?}. Everything that can be known before the restore is
+ * checked here, so that a job is queued only when it can run. */
+static void
+post_restore(Manager *m, const char *name, json_object *body, ApiResponse *out)
+{
+    const char *to, *cp, *time_text, *dir;
+    if (body_string(body, "to", &to, out) != 0 || body_string(body, "cp", &cp, out) != 0 ||
+        body_string(body, "time", &time_text, out) != 0 || body_string(body, "dir", &dir, out) != 0)
+        return;
+    json_object *v;
+    bool latest = false;
+    if (json_object_object_get_ex(body, "latest", &v) && !json_object_is_type(v, json_type_null))
+    {
+        if (!json_object_is_type(v, json_type_boolean))
+        {
+            api_error(out, 400, "\"latest\" must be true or false");
+            return;
+        }
+        latest = json_object_get_boolean(v);
+    }
+    long base_port = 0;
+    if (json_object_object_get_ex(body, "base_port", &v) && !json_object_is_type(v, json_type_null))
+    {
+        base_port = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+        if (base_port < 1024 || base_port > 65000)
+        {
+            api_error(out, 400, "\"base_port\" must be an integer from 1024 to 65000");
+            return;
+        }
+    }
+    Error err;
+    if (!to)
+    {
+        api_error(out, 400, "\"to\" is required: the new cluster's name");
+        return;
+    }
+    if (topology_name_check("\"to\" (the new cluster's name)", to, &err) != 0)
+    {
+        api_error(out, 400, "%s", err.msg);
+        return;
+    }
+    if (!strcmp(to, name))
+    {
+        api_error(out, 400, "\"to\" must name a new cluster, not the source %s", name);
+        return;
+    }
+    int ntargets = (cp != NULL) + (time_text != NULL) + latest;
+    if (ntargets != 1)
+    {
+        api_error(out, 400, "%s: one of \"cp\": NAME, \"time\": \"YYYY-MM-DD HH:MM:SS[+TZ]\" or \"latest\": true",
+                  ntargets ? "give one restore target only" : "a restore target is required");
+        return;
+    }
+    if (dir && dir[0] != '/')
+    {
+        api_error(out, 400, "\"dir\" must be an absolute path, not '%s'", dir);
+        return;
+    }
+    if (!dir && !m->cfg.restore_root)
+    {
+        api_error(out, 400, "\"dir\" is required: the manager has no \"restore_root\" configured");
+        return;
+    }
+    if (!base_port && !m->cfg.restore_port_from)
+    {
+        api_error(out, 400, "\"base_port\" is required: the manager has no \"restore_ports\" configured");
+        return;
+    }
+    Target target = {0};
+    if (time_text && target_parse_time(time_text, &target, &err) != 0)
+    {
+        api_error(out, 400, "malformed time: %s", err.msg);
+        return;
+    }
+    /* The name is free: no cluster has it and no queued or running restore
+     * will give it. */
+    PGconn *c = meta_conn(m, out);
+    if (!c)
+    {
+        target_free(&target);
+        return;
+    }
+    const char *p[1] = {to};
+    PGresult *r = PQexecParams(c, "SELECT (SELECT count(*) FROM strata.clusters WHERE name = $1), "
+                                  "(SELECT min(id) FROM strata.jobs WHERE kind = 'restore' "
+                                  "AND state IN ('queued', 'running') AND params->>'to' = $1)",
+                               1, NULL, p, NULL, NULL, 0);
+    bool name_free = false;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        db_error(out, c, "looking up the new cluster's name");
+    else if (atoi(PQgetvalue(r, 0, 0)) > 0)
+        api_error(out, 409, "cluster %s is already registered: choose a new name", to);
+    else if (!PQgetisnull(r, 0, 1))
+        api_error(out, 409, "restore job %s already restores into %s", PQgetvalue(r, 0, 1), to);
+    else
+        name_free = true;
+    PQclear(r);
+    if (!name_free)
+    {
+        target_free(&target);
+        return;
+    }
+    /* The same choice cluster_restore makes: a CP, and a cluster backup
+     * ending at or before it. */
+    PoolView pv;
+    if (pool_view(m, name, &pv, out) != 0)
+    {
+        target_free(&target);
+        return;
+    }
+    const ConsistencyPoint *chosen = NULL;
+    for (size_t i = 0; i < pv.ncps; i++)
+        if (cp ? !strcmp(pv.cps[i].name, cp) : time_text ? pv.cps[i].time <= target.time : true)
+            chosen = &pv.cps[i];
+    bool backup = false;
+    for (size_t i = 0; chosen && i < pv.nbackups; i++)
+        backup = backup || (is_cluster_scope(pv.backups[i]) && end_cp_of(pv.backups[i]) &&
+                            jdouble_of(end_cp_of(pv.backups[i]), "epoch") <= chosen->time);
+    char *window = window_text(&pv);
+    if (cp && !chosen)
+        api_error(out, 404, "cluster %s has no consistency point %s in the pool (GET .../cps)", name, cp);
+    else if (!chosen || !backup)
+        api_error(out, 422, "%s%s is outside the recoverable window of cluster %s, which is %s",
+                  cp ? "consistency point " : time_text ? "time " : "the latest consistency point",
+                  cp ? cp : time_text ? time_text : "", name, window);
+    else
+    {
+        json_object *params = json_object_new_object();
+        json_object_object_add(params, "to", json_object_new_string(to));
+        if (cp)
+            json_object_object_add(params, "cp", json_object_new_string(cp));
+        if (time_text)
+            json_object_object_add(params, "time", json_object_new_string(time_text));
+        if (latest)
+            json_object_object_add(params, "latest", json_object_new_boolean(true));
+        if (base_port)
+            json_object_object_add(params, "base_port", json_object_new_int((int) base_port));
+        if (dir)
+            json_object_object_add(params, "dir", json_object_new_string(dir));
+        int64_t id;
+        if (job_create(c, name, "restore", params, &id, &err) != 0)
+            api_error(out, 500, "%s", err.msg);
+        else
+        {
+            jobs_wake(&m->jobs);
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "job", json_object_new_int64(id));
+            json_object_object_add(o, "state", json_object_new_string("queued"));
+            char *url = xprintf("/api/v1/jobs/%lld", (long long) id);
+            json_object_object_add(o, "url", json_object_new_string(url));
+            free(url);
+            json_object_object_add(o, "cp", json_object_new_string(chosen->name));
+            reply(out, 202, o);
+        }
+        json_object_put(params);
+    }
+    free(window);
+    pool_view_free(&pv);
+    target_free(&target);
+}
+
+/* The consistency check (DESIGN §5) against the cluster's own metadata
+ * primary, as `strata check-consistency` runs it. It reads every shard:
+ * seconds on a small cluster, run on the request thread. */
+static void
+post_check(Manager *m, const char *name, ApiResponse *out)
+{
+    Topology t;
+    if (load_topology(m, name, &t, out) != 0)
+        return;
+    Error err;
+    char *mc = topology_meta_conninfo(&t, &err);
+    json_object *report;
+    if (!mc)
+        api_error(out, 500, "cluster %s: %s", name, err.msg);
+    else if (check_consistency_json(mc, name, 50, &report, &err) != 0)
+        api_error(out, 500, "consistency check of cluster %s could not run: %s", name, err.msg);
+    else
+        reply(out, 200, report);
+    free(mc);
+    topology_free(&t);
+}
+
 static void
 get_jobs(Manager *m, ApiResponse *out)
 {
@@ -586,7 +892,8 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
         const char *name = seg[3], *what = n == 5 ? seg[4] : "";
         const char *allow = !*what || !strcmp(what, "window") ? "GET"
                             : !strcmp(what, "backups") || !strcmp(what, "cps") ? "GET, POST"
-                            : !strcmp(what, "restore-plan") ? "POST" : NULL;
+                            : !strcmp(what, "restore-plan") || !strcmp(what, "restores") || !strcmp(what, "check")
+                                ? "POST" : NULL;
         if (!allow)
             api_error(out, 404, "no such endpoint: %s", url);
         else if (strcmp(method, "GET") && !(post && strstr(allow, "POST")))
@@ -603,6 +910,10 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
             post ? post_backup(m, name, json, out) : get_backups(m, name, out);
         else if (!strcmp(what, "cps"))
             post ? post_cp(m, name, json, out) : get_cps(m, name, out);
+        else if (!strcmp(what, "restores"))
+            post_restore(m, name, json, out);
+        else if (!strcmp(what, "check"))
+            post_check(m, name, out);
         else
             post_restore_plan(m, name, json, out);
     }

@@ -121,6 +121,8 @@ manager_config_load(const char *path, ManagerConfig *c, Error *err)
         if (rc == 0)
             rc = read_text("tls_key", key, &c->tls_key, err);
     }
+    if (rc == 0)
+        rc = restore_config_load(o, path, c, err);
     free(listen);
     free(token_file);
     free(cert);
@@ -144,6 +146,7 @@ manager_config_free(ManagerConfig *c)
     if (c->tls_key)
         OPENSSL_cleanse(c->tls_key, strlen(c->tls_key));
     free(c->tls_key);
+    free(c->restore_root);
     memset(c, 0, sizeof(*c));
 }
 

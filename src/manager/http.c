@@ -44,6 +44,22 @@ send_response(struct MHD_Connection *conn, ApiResponse *resp)
 }
 
 static enum MHD_Result
+send_ui_file(struct MHD_Connection *conn, const char *data, size_t len, const char *type)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *) data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    /* Everything the page uses comes from here: no other origin, no inline code. */
+    MHD_add_response_header(r, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
            const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
@@ -71,6 +87,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* The web UI's files are public; the API calls the page makes are not. */
+    const char *ui_data, *ui_type;
+    size_t ui_len;
+    if (!strcmp(method, "GET") && ui_lookup(url, &ui_data, &ui_len, &ui_type))
+        return send_ui_file(conn, ui_data, ui_len, ui_type);
     ApiResponse resp = {0};
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!manager_auth_ok(&m->cfg, auth))

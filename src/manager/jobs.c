@@ -218,6 +218,8 @@ run_one(PGconn *c, const ManagerConfig *cfg)
     log_info("job %s: %s of cluster %s started", id, kind, cluster);
     if (!strcmp(kind, "backup"))
         rc = run_backup(cfg, cluster, params, &result, &err);
+    else if (!strcmp(kind, "restore"))
+        rc = run_restore(cfg, c, cluster, params, &result, &err);
     else
         rc = error_set(&err, "unknown job kind '%s'", kind);
     if (rc == 0)

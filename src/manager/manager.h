@@ -28,6 +28,11 @@ typedef struct ManagerConfig
     char *pool;
     char *tls_cert;      /* PEM contents (not paths) or NULL */
     char *tls_key;
+    /* Restores (job_restore.c): new clusters' data directories go under
+     * restore_root/<name>; their ports come from restore_port_from..to.
+     * NULL / 0 when not configured (a request must then name dir/base_port). */
+    char *restore_root;
+    int restore_port_from, restore_port_to;
 } ManagerConfig;
 
 /* The job runner: one worker thread that takes queued jobs from
@@ -77,6 +82,18 @@ void jobs_wake(JobRunner *r);
 /* Stops the worker: a job in progress runs to its end first (it cannot be
  * interrupted half way without leaving the pool to clean up). */
 void jobs_stop(JobRunner *r);
+
+/* job_restore.c: restore jobs (a source cluster into a new cluster). */
+/* Reads "restore_root" and "restore_ports" ("FROM-TO") of the configuration. */
+int restore_config_load(json_object *conf, const char *path, ManagerConfig *c, Error *err);
+/* Runs one restore job; on success *result is the restore's report and the
+ * new cluster is registered in the manager's catalog on `meta`. */
+int run_restore(const ManagerConfig *cfg, PGconn *meta, const char *cluster, json_object *params,
+                json_object **result, Error *err);
+
+/* ui.c: the web UI's static files, embedded at build time (ui/). */
+/* true if `url` is one of the UI's files (/, /ui/...); *out then holds it. */
+bool ui_lookup(const char *url, const char **data, size_t *len, const char **content_type);
 
 /* api.c: one request, already authenticated. Returns the HTTP status and
  * the response (JSON, or text for /metrics) in *body, *content_type. */
