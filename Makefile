@@ -11,7 +11,7 @@ BUILD   ?= build
 CC      ?= cc
 PG_INC  := $(shell pg_config --includedir 2>/dev/null)
 PG_SINC := $(shell pg_config --includedir-server 2>/dev/null)
-PKGS    := libzstd liblz4 libcrypto json-c libmicrohttpd
+PKGS    := libzstd liblz4 libcrypto json-c libmicrohttpd libcurl
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
                -Isrc -I$(PG_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    := -lpq $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm

@@ -147,6 +147,8 @@ store_object(CopyContext *cx, ManifestFile *f, int fd, const Buffer *blob, uint8
                 break;
             size += (uint64_t) n;
             progress_add(&cx->progress, (uint64_t) n);
+            if (cx->opt->on_progress)
+                cx->opt->on_progress(cx->opt->progress_arg, atomic_load(&cx->progress.done), cx->progress.total);
         }
     }
     if (rc == 0)

@@ -3,6 +3,9 @@
 #ifndef STRATA_BACKUP_H
 #define STRATA_BACKUP_H
 
+#include <json-c/json.h>
+#include <stdint.h>
+
 #include "cli/cli.h"
 #include "pipeline/stage.h"
 #include "pool/manifest.h"
@@ -24,6 +27,17 @@ typedef struct BackupOptions
     const char *meta_conn;
     const char *shard;        /* one shard only: a partial backup */
     int cp_timeout_ms;
+    /* Optional progress hook of backup_node: called by the copy workers
+     * (from several threads, so it must be thread-safe and cheap) after
+     * each chunk read, with the bytes read so far and the total scanned. */
+    void (*on_progress)(void *arg, uint64_t bytes_done, uint64_t bytes_total);
+    void *progress_arg;
+    /* Cluster mode: who runs each replica set's node backup (NULL:
+     * backup_node() in-process), and an optional hook called about once a
+     * second with the cluster backup's progress as JSON (cluster_backup.h). */
+    const struct NodeExecutor *executor;
+    void (*on_cluster_progress)(void *arg, json_object *progress);
+    void *cluster_progress_arg;
 } BackupOptions;
 
 /* Backs up one instance into the pool. On success *out is the manifest

@@ -19,6 +19,15 @@ cluster_manifest_path(const char *cluster, const char *id)
     return xprintf("clusters/%s/backups/%s/cluster.manifest", cluster, id);
 }
 
+/* The replica sets' threads and the progress reporter (the calling
+ * thread) share the sets' states under this lock. */
+typedef struct SetShared
+{
+    pthread_mutex_t lock;
+    pthread_cond_t done_cv;
+    size_t running;
+} SetShared;
+
 /* One replica set's part of the cluster backup. */
 typedef struct SetJob
 {
@@ -28,29 +37,146 @@ typedef struct SetJob
     char *standby_conn;
     char *primary_conn;
     const TopoNode *source;
+    const char *where;        /* node manager URL, NULL in-process */
+    const char *state;        /* queued, running, retrying, succeeded, failed (static strings) */
+    NodeBackupTask task;
+    SetShared *shared;
     Manifest manifest;
     int rc;
     Error err;
 } SetJob;
 
+/* backup_node's progress hook, in-process. */
+static void
+set_progress(void *arg, uint64_t done, uint64_t total)
+{
+    NodeBackupTask *t = arg;
+    atomic_store(&t->bytes_done, done);
+    atomic_store(&t->bytes_total, total);
+}
+
+/* A standby with a data directory, other than `not`: backups never load
+ * the primary. */
+static const TopoNode *
+pick_standby(const ReplicaSet *set, const TopoNode *not)
+{
+    for (size_t i = 0; i < set->nnodes; i++)
+        if (set->nodes[i].role == NODE_STANDBY && set->nodes[i].data_dir && &set->nodes[i] != not)
+            return &set->nodes[i];
+    return NULL;
+}
+
+/* Points the job at standby `node` (under the shared lock: the reporter reads it). */
+static void
+set_job_target(SetJob *j, const TopoNode *node)
+{
+    pthread_mutex_lock(&j->shared->lock);
+    j->source = node;
+    free(j->standby_conn);
+    j->standby_conn = topology_conninfo(node, "postgres");
+    j->opt.pgdata = node->data_dir;
+    j->opt.pg_conn = j->standby_conn;
+    j->where = j->opt.executor && j->opt.executor->where ? j->opt.executor->where(j->opt.executor, node) : NULL;
+    j->task.set = j->set->name;
+    j->task.node = node;
+    j->task.opt = &j->opt;
+    atomic_store(&j->task.bytes_done, 0);
+    atomic_store(&j->task.bytes_total, 0);
+    pthread_mutex_unlock(&j->shared->lock);
+}
+
+static void
+set_job_state(SetJob *j, const char *state)
+{
+    pthread_mutex_lock(&j->shared->lock);
+    j->state = state;
+    pthread_mutex_unlock(&j->shared->lock);
+}
+
+static int
+set_job_attempt(SetJob *j)
+{
+    if (j->opt.executor)
+        return j->opt.executor->backup(j->opt.executor, &j->task, &j->manifest, &j->err);
+    j->opt.on_progress = set_progress;
+    j->opt.progress_arg = &j->task;
+    return backup_node(&j->opt, &j->manifest, &j->err);
+}
+
 static void *
 set_job_main(void *arg)
 {
     SetJob *j = arg;
-    j->rc = backup_node(&j->opt, &j->manifest, &j->err);
+    set_job_state(j, "running");
+    j->rc = set_job_attempt(j);
+    /* A node manager that died or cannot be reached is no verdict on the
+     * data: once, the set's other standby (through its node manager). */
+    const TopoNode *other = j->rc == NODE_EXEC_UNREACHABLE ? pick_standby(j->set, j->source) : NULL;
+    if (other)
+    {
+        log_warn("replica set %s: %s; retrying from standby %s", j->set->name, j->err.msg, other->name);
+        char first[ERROR_MSG_MAX];
+        snprintf(first, sizeof(first), "%s", j->err.msg);
+        set_job_state(j, "retrying");
+        set_job_target(j, other);
+        set_job_state(j, "running");
+        j->rc = set_job_attempt(j);
+        if (j->rc != 0)
+            error_prefix(&j->err, "%s; then from %s: ", first, other->name);
+    }
     if (j->rc != 0)
+    {
+        j->rc = -1;
         error_prefix(&j->err, "replica set %s (from %s): ", j->set->name, j->source->name);
+    }
+    pthread_mutex_lock(&j->shared->lock);
+    j->state = j->rc == 0 ? "succeeded" : "failed";
+    j->shared->running--;
+    pthread_cond_signal(&j->shared->done_cv);
+    pthread_mutex_unlock(&j->shared->lock);
     return NULL;
 }
 
-/* A standby with a data directory: backups never load the primary. */
-static const TopoNode *
-pick_standby(const ReplicaSet *set)
+/* The cluster backup's progress for BackupOptions.on_cluster_progress:
+ * {"phase", "sets": [{set, node, node_manager, state, bytes_done,
+ * bytes_total}], "bytes_done", "bytes_total"}. Caller holds the lock. */
+static json_object *
+progress_json(const char *phase, SetJob *jobs, size_t n)
 {
-    for (size_t i = 0; i < set->nnodes; i++)
-        if (set->nodes[i].role == NODE_STANDBY && set->nodes[i].data_dir)
-            return &set->nodes[i];
-    return NULL;
+    json_object *o = json_object_new_object(), *sets = json_object_new_array();
+    uint64_t done = 0, total = 0;
+    json_object_object_add(o, "phase", json_object_new_string(phase));
+    for (size_t i = 0; i < n; i++)
+    {
+        SetJob *j = &jobs[i];
+        json_object *s = json_object_new_object();
+        uint64_t d = atomic_load(&j->task.bytes_done), t = atomic_load(&j->task.bytes_total);
+        json_object_object_add(s, "set", json_object_new_string(j->set->name));
+        json_object_object_add(s, "node", json_object_new_string(j->source->name));
+        json_object_object_add(s, "node_manager", j->where ? json_object_new_string(j->where) : NULL);
+        json_object_object_add(s, "state", json_object_new_string(j->state));
+        json_object_object_add(s, "bytes_done", json_object_new_int64((int64_t) d));
+        json_object_object_add(s, "bytes_total", json_object_new_int64((int64_t) t));
+        json_object_array_add(sets, s);
+        done += d;
+        total += t;
+    }
+    json_object_object_add(o, "bytes_done", json_object_new_int64((int64_t) done));
+    json_object_object_add(o, "bytes_total", json_object_new_int64((int64_t) total));
+    json_object_object_add(o, "sets", sets);
+    return o;
+}
+
+static void
+report_progress(const BackupOptions *o, const char *phase, SetJob *jobs, size_t n, SetShared *sh)
+{
+    if (!o->on_cluster_progress)
+        return;
+    pthread_mutex_lock(&sh->lock);
+    json_object *p = progress_json(phase, jobs, n);
+    pthread_mutex_unlock(&sh->lock);
+    o->on_cluster_progress(o->cluster_progress_arg, p);
+    json_object_put(p);
 }
 
 /* Waits until the segment holding `lsn` (and every one before it back to
@@ -234,13 +360,18 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
             sets[nsets++] = &t.shards[i];
     }
     SetJob *jobs = xcalloc(nsets, sizeof(SetJob));
+    SetShared shared = {.running = 0};
+    pthread_mutex_init(&shared.lock, NULL);
+    pthread_cond_init(&shared.done_cv, NULL);
     for (size_t i = 0; i < nsets && rc == 0; i++)
     {
         SetJob *j = &jobs[i];
         j->set = sets[i];
-        j->source = pick_standby(sets[i]);
+        j->shared = &shared;
+        j->state = "queued";
+        const TopoNode *standby = pick_standby(sets[i], NULL);
         const TopoNode *primary = topology_primary(sets[i]);
-        if (!j->source)
+        if (!standby)
         {
             rc = error_set(err, "replica set %s of cluster %s has no standby with a known data directory to back up "
                                 "from", sets[i]->name, t.name);
@@ -252,15 +383,14 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
             break;
         }
         j->pool_node = xprintf("%s/%s", t.name, sets[i]->name);
-        j->standby_conn = topology_conninfo(j->source, "postgres");
         j->primary_conn = topology_conninfo(primary, "postgres");
         j->opt = *o;
         j->opt.co.node = j->pool_node;
         j->opt.co.quiet = true;
-        j->opt.pgdata = j->source->data_dir;
-        j->opt.pg_conn = j->standby_conn;
         j->opt.primary_conn = j->primary_conn;
         j->opt.cluster = NULL;
+        j->opt.on_cluster_progress = NULL;
+        set_job_target(j, standby);
     }
     char id[32];
     time_t started = time(NULL);
@@ -273,11 +403,29 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         log_info("cluster backup %s of %s: %zu replica set(s) from standbys, in parallel", id, t.name, nsets);
         pthread_t *threads = xcalloc(nsets, sizeof(pthread_t));
         bool *running = xcalloc(nsets, sizeof(bool));
+        shared.running = nsets;
         for (size_t i = 0; i < nsets; i++)
         {
             running[i] = pthread_create(&threads[i], NULL, set_job_main, &jobs[i]) == 0;
             if (!running[i])
                 set_job_main(&jobs[i]);   /* no thread to be had: do it here */
+        }
+        /* Until every set is done: the progress, about once a second. */
+        for (;;)
+        {
+            report_progress(o, "node backups", jobs, nsets, &shared);
+            pthread_mutex_lock(&shared.lock);
+            if (shared.running > 0)
+            {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 1;
+                pthread_cond_timedwait(&shared.done_cv, &shared.lock, &ts);
+            }
+            bool all_done = shared.running == 0;
+            pthread_mutex_unlock(&shared.lock);
+            if (all_done)
+                break;
         }
         for (size_t i = 0; i < nsets; i++)
             if (running[i])
@@ -304,6 +452,8 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
      * every set consistent, and at one point across the whole cluster. */
     ConsistencyPoint cp = {0};
     if (rc == 0)
+        report_progress(o, "end consistency point", jobs, nsets, &shared);
+    if (rc == 0)
     {
         CpMember *members;
         size_t n;
@@ -324,6 +474,8 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         }
     }
     /* Complete once the WAL up to the CP is in the pool, for every set. */
+    if (rc == 0)
+        report_progress(o, "waiting for WAL up to the end CP", jobs, nsets, &shared);
     for (size_t i = 0; i < nsets && rc == 0; i++)
         rc = wait_wal_through(pool, jobs[i].pool_node, jobs[i].primary_conn, jobs[i].manifest.stop_lsn,
                               cp_member_lsn(&cp, jobs[i].set->name), o->archive_timeout, err);
@@ -350,6 +502,8 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
             json_object_object_add(nj, "pool_node", json_object_new_string(jobs[i].pool_node));
             json_object_object_add(nj, "backup", json_object_new_string(jobs[i].manifest.id));
             json_object_object_add(nj, "source", json_object_new_string(jobs[i].source->name));
+            if (jobs[i].where)
+                json_object_object_add(nj, "node_manager", json_object_new_string(jobs[i].where));
             json_object_object_add(nj, "stop_lsn", json_object_new_string(lsn));
             json_object_object_add(nj, "size", json_object_new_int64((int64_t) jobs[i].manifest.size));
             json_object_object_add(nj, "stored_size", json_object_new_int64((int64_t) jobs[i].manifest.stored_size));
@@ -378,9 +532,13 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         else
             json_object_put(m);
     }
+    if (rc == 0)
+        report_progress(o, "complete", jobs, nsets, &shared);
     if (rc != 0)
         error_prefix(err, "cluster backup %s of %s failed: ", id, t.name);
     cp_free(&cp);
+    pthread_cond_destroy(&shared.done_cv);
+    pthread_mutex_destroy(&shared.lock);
     for (size_t i = 0; i < nsets; i++)
     {
         free(jobs[i].pool_node);

@@ -5,10 +5,40 @@
 #define STRATA_CLUSTER_BACKUP_H
 
 #include <json-c/json.h>
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include "backup/backup.h"
 #include "cluster/topology.h"
 #include "pool/pool.h"
+
+/* Who runs one replica set's node backup. cluster_backup() uses
+ * BackupOptions.executor when set (the cluster manager: node managers),
+ * else backup_node() in-process (the CLI). */
+typedef struct NodeBackupTask
+{
+    const char *set;              /* the replica set's name */
+    const TopoNode *node;         /* the standby to back up */
+    const BackupOptions *opt;     /* pgdata, pg_conn, primary_conn, co.node (the pool node), co.pool, jobs, ... */
+    /* Progress, written by the executor while it runs. */
+    _Atomic uint64_t bytes_done;
+    _Atomic uint64_t bytes_total;
+} NodeBackupTask;
+
+/* The executor could not reach whoever runs the backup (or lost it): the
+ * cluster backup retries once on another standby of the replica set. */
+#define NODE_EXEC_UNREACHABLE (-2)
+
+typedef struct NodeExecutor
+{
+    /* 0 with *out the node backup's manifest (read from the pool), -1 the
+     * backup failed, NODE_EXEC_UNREACHABLE; err says why. */
+    int (*backup)(const struct NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err);
+    /* Who runs the backup of `node` (a node manager's URL), NULL for
+     * in-process: for the logs, the progress and the manifest. */
+    const char *(*where)(const struct NodeExecutor *ex, const TopoNode *node);
+    void *arg;
+} NodeExecutor;
 
 /* On success *manifest is the sealed record written to the pool (the
  * caller json_object_put()s it); nothing is printed. */

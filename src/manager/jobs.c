@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "manager/manager.h"
+#include "nodemgr/nodemgr.h"
 
 static const char jobs_sql[] =
     "SET client_min_messages = warning;\n"
@@ -27,11 +28,14 @@ static const char jobs_sql[] =
     "    params jsonb NOT NULL DEFAULT '{}',\n"
     "    result jsonb\n"
     ");\n"
-    "CREATE INDEX IF NOT EXISTS jobs_state ON strata.jobs (state);\n";
+    "CREATE INDEX IF NOT EXISTS jobs_state ON strata.jobs (state);\n"
+    /* A running job's progress (job_progress_update); added to tables of
+     * older versions too. */
+    "ALTER TABLE strata.jobs ADD COLUMN IF NOT EXISTS progress jsonb;\n";
 
 #define JOB_COLUMNS                                                                                  \
     "id, cluster, kind, state, reason, created_at::text, started_at::text, finished_at::text, params::text, " \
-    "result::text"
+    "result::text, progress::text"
 
 static int
 pq_fail(PGconn *c, PGresult *r, Error *err, const char *what)
@@ -101,6 +105,7 @@ job_row(PGresult *r, int i)
     json_object_object_add(o, "finished_at", text_or_null(r, i, 7));
     json_object_object_add(o, "params", PQgetisnull(r, i, 8) ? NULL : json_tokener_parse(PQgetvalue(r, i, 8)));
     json_object_object_add(o, "result", PQgetisnull(r, i, 9) ? NULL : json_tokener_parse(PQgetvalue(r, i, 9)));
+    json_object_object_add(o, "progress", PQgetisnull(r, i, 10) ? NULL : json_tokener_parse(PQgetvalue(r, i, 10)));
     return o;
 }
 
@@ -157,10 +162,49 @@ jobs_count_by_state(PGconn *meta, Error *err)
     return o;
 }
 
+/* ---- progress ---- */
+
+/* job_progress_update's own connection (callers may be on any thread, and
+ * the worker's connection is busy with the job), opened on first use. */
+static pthread_mutex_t progress_lock = PTHREAD_MUTEX_INITIALIZER;
+static PGconn *progress_conn;
+static char *progress_conninfo;
+
+void
+job_progress_update(const char *job_id, json_object *progress)
+{
+    pthread_mutex_lock(&progress_lock);
+    if (progress_conninfo && (!progress_conn || PQstatus(progress_conn) != CONNECTION_OK))
+    {
+        Error err;
+        PQfinish(progress_conn);
+        progress_conn = catalog_connect(progress_conninfo, false, &err);
+        if (!progress_conn)
+            log_warn("job %s: progress not recorded: %s", job_id, err.msg);
+    }
+    if (progress_conn)
+    {
+        const char *p[2] = {job_id, json_object_to_json_string_ext(progress, JSON_C_TO_STRING_PLAIN)};
+        PGresult *r = PQexecParams(progress_conn, "UPDATE strata.jobs SET progress = $2::jsonb WHERE id = $1", 2, NULL,
+                                   p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            log_warn("job %s: recording its progress: %s", job_id, PQerrorMessage(progress_conn));
+        PQclear(r);
+    }
+    pthread_mutex_unlock(&progress_lock);
+}
+
 /* ---- the worker ---- */
 
+static void
+backup_progress(void *arg, json_object *progress)
+{
+    job_progress_update(arg, progress);
+}
+
 static int
-run_backup(const ManagerConfig *cfg, const char *cluster, json_object *params, json_object **result, Error *err)
+run_backup(const ManagerConfig *cfg, const char *job_id, const char *cluster, json_object *params,
+           json_object **result, Error *err)
 {
     BackupOptions o;
     backup_options_defaults(&o);
@@ -168,6 +212,17 @@ run_backup(const ManagerConfig *cfg, const char *cluster, json_object *params, j
     o.co.quiet = true;
     o.cluster = cluster;
     o.meta_conn = cfg->meta_conn;
+    o.on_cluster_progress = backup_progress;
+    o.cluster_progress_arg = (void *) job_id;
+    /* Node backups go to the node managers of the standbys' hosts. */
+    NodeManagerDirectory dir = {.hosts = cfg->node_manager_hosts, .urls = cfg->node_manager_urls,
+                                .n = cfg->n_node_managers, .token = cfg->node_token};
+    NodeExecutor executor;
+    if (cfg->n_node_managers > 0)
+    {
+        nodemgr_executor_init(&executor, &dir);
+        o.executor = &executor;
+    }
     json_object *v;
     if (params && json_object_object_get_ex(params, "shard", &v) && json_object_is_type(v, json_type_string))
         o.shard = json_object_get_string(v);
@@ -217,7 +272,7 @@ run_one(PGconn *c, const ManagerConfig *cfg)
     int rc;
     log_info("job %s: %s of cluster %s started", id, kind, cluster);
     if (!strcmp(kind, "backup"))
-        rc = run_backup(cfg, cluster, params, &result, &err);
+        rc = run_backup(cfg, id, cluster, params, &result, &err);
     else if (!strcmp(kind, "restore"))
         rc = run_restore(cfg, c, cluster, params, &result, &err);
     else
@@ -288,6 +343,10 @@ jobs_start(JobRunner *r, const ManagerConfig *cfg, Error *err)
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->wake = true;   /* jobs queued before a restart run at once */
+    pthread_mutex_lock(&progress_lock);
+    free(progress_conninfo);
+    progress_conninfo = xstrdup(cfg->meta_conn);
+    pthread_mutex_unlock(&progress_lock);
     if (pthread_create(&r->thread, NULL, worker_main, r) != 0)
     {
         pthread_cond_destroy(&r->cv);
@@ -317,6 +376,12 @@ jobs_stop(JobRunner *r)
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
+    pthread_mutex_lock(&progress_lock);
+    PQfinish(progress_conn);
+    progress_conn = NULL;
+    free(progress_conninfo);
+    progress_conninfo = NULL;
+    pthread_mutex_unlock(&progress_lock);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     r->started = false;

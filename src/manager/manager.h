@@ -12,11 +12,10 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "daemon/daemon.h"
 #include "pool/pool.h"
 
-/* Request bodies above this get 413: every body the API takes is a small
- * JSON object, and a bounded buffer keeps one client from exhausting memory. */
-#define MANAGER_BODY_MAX (64 * 1024)
+#define MANAGER_BODY_MAX DAEMON_BODY_MAX
 
 typedef struct ManagerConfig
 {
@@ -33,6 +32,14 @@ typedef struct ManagerConfig
      * NULL / 0 when not configured (a request must then name dir/base_port). */
     char *restore_root;
     int restore_port_from, restore_port_to;
+    /* Node managers (docs/manager.md "Node managers"): the URL of the one on
+     * each host (as the topology names hosts), and the token presented to
+     * them. None configured: node backups run in-process. */
+    char **node_manager_hosts;
+    char **node_manager_urls;
+    size_t n_node_managers;
+    char *node_token;
+    size_t node_token_len;
 } ManagerConfig;
 
 /* The job runner: one worker thread that takes queued jobs from
@@ -77,6 +84,11 @@ int job_get(PGconn *meta, int64_t id, json_object **out, Error *err);
 json_object *jobs_list(PGconn *meta, int limit, Error *err);
 /* state -> count as a JSON object. NULL on error. */
 json_object *jobs_count_by_state(PGconn *meta, Error *err);
+/* Records a running job's progress (any JSON object, e.g. per replica set
+ * bytes done/total, node, state) in strata.jobs.progress, replacing the
+ * previous one. Callable from any thread while the job runner runs; a
+ * failure is logged, never fatal to the job. */
+void job_progress_update(const char *job_id, json_object *progress);
 int jobs_start(JobRunner *r, const ManagerConfig *cfg, Error *err);
 void jobs_wake(JobRunner *r);
 /* Stops the worker: a job in progress runs to its end first (it cannot be
@@ -97,13 +109,7 @@ bool ui_lookup(const char *url, const char **data, size_t *len, const char **con
 
 /* api.c: one request, already authenticated. Returns the HTTP status and
  * the response (JSON, or text for /metrics) in *body, *content_type. */
-typedef struct ApiResponse
-{
-    int status;
-    char *body;                 /* malloc'd */
-    const char *content_type;
-    const char *allow;          /* 405: the Allow header */
-} ApiResponse;
+typedef HttpResponse ApiResponse;
 void api_handle(Manager *m, const char *method, const char *url, const char *body, size_t body_len,
                 ApiResponse *out);
 /* A JSON error body {"error": msg}. */

@@ -1,0 +1,150 @@
+/* The daemons' configuration files and their tokens. */
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/daemon.h"
+
+int
+config_file_load(const char *path, json_object **out, Error *err)
+{
+    *out = NULL;
+    Buffer b = {0};
+    if (read_small_file(path, &b, err) != 0)
+        return error_prefix(err, "configuration: ");
+    buffer_append(&b, "", 1);
+    enum json_tokener_error jerr;
+    json_object *o = json_tokener_parse_verbose(b.data, &jerr);
+    buffer_free(&b);
+    if (!o || !json_object_is_type(o, json_type_object))
+    {
+        json_object_put(o);
+        return error_set(err, "configuration %s: not a JSON object (%s)", path,
+                         o ? "another JSON value" : json_tokener_error_desc(jerr));
+    }
+    *out = o;
+    return 0;
+}
+
+int
+config_get_string(json_object *o, const char *key, const char *path, bool required, char **out, Error *err)
+{
+    json_object *v;
+    *out = NULL;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return required ? error_set(err, "%s: \"%s\" is required", path, key) : 0;
+    if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) == 0)
+        return error_set(err, "%s: \"%s\" must be a non-empty string", path, key);
+    *out = xstrdup(json_object_get_string(v));
+    return 0;
+}
+
+int
+config_read_text(const char *what, const char *file, char **out, Error *err)
+{
+    Buffer b = {0};
+    if (read_small_file(file, &b, err) != 0)
+        return error_prefix(err, "%s: ", what);
+    buffer_append(&b, "", 1);
+    *out = b.data;
+    return 0;
+}
+
+int
+config_listen(json_object *o, const char *path, char **host_out, int *port_out, Error *err)
+{
+    char *text;
+    if (config_get_string(o, "listen", path, true, &text, err) != 0)
+        return -1;
+    int rc = 0;
+    const char *colon = strrchr(text, ':');
+    char *host = NULL;
+    long port = 0;
+    struct in_addr a;
+    if (!colon || colon == text)
+        rc = error_set(err, "%s: \"listen\" must be HOST:PORT (e.g. 127.0.0.1:8080), not '%s'", path, text);
+    if (rc == 0)
+    {
+        host = xprintf("%.*s", (int) (colon - text), text);
+        if (inet_pton(AF_INET, host, &a) != 1)
+            rc = error_set(err, "%s: \"listen\": '%s' is not a numeric IPv4 address", path, host);
+    }
+    if (rc == 0 && parse_int_range(colon + 1, 1, 65535, &port, err) != 0)
+        rc = error_prefix(err, "%s: \"listen\" port: ", path);
+    free(text);
+    if (rc != 0)
+    {
+        free(host);
+        return -1;
+    }
+    *host_out = host;
+    *port_out = (int) port;
+    return 0;
+}
+
+void
+secret_free(char *s)
+{
+    if (s)
+        OPENSSL_cleanse(s, strlen(s));
+    free(s);
+}
+
+int
+config_token(json_object *o, const char *path, const char *inline_key, const char *file_key, const char *what,
+             char **token_out, size_t *len_out, Error *err)
+{
+    char *token = NULL, *file = NULL;
+    *token_out = NULL;
+    *len_out = 0;
+    int rc = inline_key ? config_get_string(o, inline_key, path, false, &token, err) : 0;
+    if (rc == 0)
+        rc = config_get_string(o, file_key, path, false, &file, err);
+    if (rc == 0 && token && file)
+        rc = error_set(err, "%s: give \"%s\" or \"%s\", not both", path, inline_key, file_key);
+    if (rc == 0 && !token && !file)
+        rc = inline_key ? error_set(err, "%s: %s is required: \"%s\" (or \"%s\")", path, what, file_key, inline_key)
+                        : error_set(err, "%s: %s is required: \"%s\"", path, what, file_key);
+    if (rc == 0 && file)
+    {
+        struct stat st;
+        if (stat(file, &st) == 0 && (st.st_mode & 077))
+            log_warn("token file %s is readable by other users (mode %03o): chmod 600 it", file,
+                     (unsigned) (st.st_mode & 0777));
+        rc = config_read_text("token file", file, &token, err);
+        /* A file written with echo ends in a newline that is not the token's. */
+        if (rc == 0)
+            token[strcspn(token, "\r\n")] = '\0';
+    }
+    if (rc == 0 && strlen(token) < DAEMON_TOKEN_MIN)
+        rc = error_set(err, "%s: %s must have at least %d characters", path, what, DAEMON_TOKEN_MIN);
+    free(file);
+    if (rc != 0)
+    {
+        secret_free(token);
+        return -1;
+    }
+    *token_out = token;
+    *len_out = strlen(token);
+    return 0;
+}
+
+bool
+bearer_auth_ok(const char *token, size_t token_len, const char *authorization)
+{
+    static const char scheme[] = "Bearer ";
+    if (!token || !authorization || strncasecmp(authorization, scheme, sizeof(scheme) - 1) != 0)
+        return false;
+    const char *given = authorization + sizeof(scheme) - 1;
+    /* The length is not secret enough to hide (an attacker learns it from
+     * the configuration's minimum anyway); the bytes are compared in
+     * constant time so timing does not reveal a matching prefix. */
+    if (strlen(given) != token_len)
+        return false;
+    return CRYPTO_memcmp(given, token, token_len) == 0;
+}

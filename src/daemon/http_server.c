@@ -1,0 +1,198 @@
+/* The daemons' HTTP side: libmicrohttpd with its one internal polling
+ * thread (requests are short; long work runs in jobs or tasks), body
+ * collection bounded by DAEMON_BODY_MAX, authentication of every request
+ * (public files aside), and the wait for SIGTERM / SIGINT. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "daemon/daemon.h"
+
+/* Idle connections are dropped after this many seconds. */
+#define CONNECTION_TIMEOUT 60
+
+typedef struct Request
+{
+    Buffer body;
+    bool too_large;
+} Request;
+
+void
+http_error(HttpResponse *out, int status, const char *fmt, ...)
+{
+    char msg[ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    http_reply(out, status, o);
+}
+
+void
+http_reply(HttpResponse *out, int status, json_object *o)
+{
+    free(out->body);
+    out->status = status;
+    out->body = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    out->content_type = "application/json";
+    json_object_put(o);
+}
+
+static enum MHD_Result
+send_response(struct MHD_Connection *conn, HttpResponse *resp)
+{
+    size_t len = strlen(resp->body);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, resp->body, MHD_RESPMEM_MUST_FREE);
+    if (!r)
+    {
+        free(resp->body);
+        return MHD_NO;
+    }
+    resp->body = NULL;   /* libmicrohttpd frees it */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (resp->status == 401)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"strata\"");
+    if (resp->allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    enum MHD_Result rc = MHD_queue_response(conn, (unsigned) resp->status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result
+send_public_file(struct MHD_Connection *conn, const char *data, size_t len, const char *type)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *) data, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    /* Everything the page uses comes from here: no other origin, no inline code. */
+    MHD_add_response_header(r, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
+           const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void) version;
+    const HttpServer *s = cls;
+    Request *rq = *con_cls;
+    if (!rq)
+    {
+        /* First call: headers only. The body (if any) follows. */
+        *con_cls = xcalloc(1, sizeof(Request));
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0)
+    {
+        /* Past the limit the rest is read and dropped, so the client gets
+         * the 413 instead of a reset connection. */
+        if (!rq->too_large && rq->body.len + *upload_data_size > DAEMON_BODY_MAX)
+        {
+            rq->too_large = true;
+            buffer_free(&rq->body);
+            memset(&rq->body, 0, sizeof(rq->body));
+        }
+        if (!rq->too_large)
+            buffer_append(&rq->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    /* Public files (a web UI) need no token; the API calls they make do. */
+    const char *file_data, *file_type;
+    size_t file_len;
+    if (s->public_file && !strcmp(method, "GET") && s->public_file(url, &file_data, &file_len, &file_type))
+        return send_public_file(conn, file_data, file_len, file_type);
+    HttpResponse resp = {0};
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!bearer_auth_ok(s->token, s->token_len, auth))
+        http_error(&resp, 401, auth ? "invalid API token" : "authentication required: send 'Authorization: Bearer <token>'");
+    else if (rq->too_large)
+        http_error(&resp, 413, "request body larger than %d bytes", DAEMON_BODY_MAX);
+    else
+        s->handle(s->ctx, method, url, rq->body.data ? rq->body.data : "", rq->body.len, &resp);
+    if (!resp.body)
+        http_error(&resp, 500, "internal error: no response for %s %s", method, url);
+    return send_response(conn, &resp);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void) cls;
+    (void) conn;
+    (void) toe;
+    Request *rq = *con_cls;
+    if (rq)
+    {
+        buffer_free(&rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void) cls;
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_warn("http: %s", msg);
+}
+
+int
+http_serve(const HttpServer *s, Error *err)
+{
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t) s->port);
+    inet_pton(AF_INET, s->host, &sa.sin_addr);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    bool tls = s->tls_cert != NULL;
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return error_set(err, "TLS is configured but this libmicrohttpd has no TLS support");
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) s->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) s->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags | (tls ? MHD_USE_TLS : 0), (uint16_t) s->port, NULL, NULL, on_request, (void *) s,
+        /* first, so that libmicrohttpd logs nothing through its own logger */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) CONNECTION_TIMEOUT, MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
+        MHD_OPTION_END);
+    if (!d)
+        return error_set(err, "%s: cannot listen on %s:%d (address in use, or TLS key/certificate unusable)", s->name,
+                         s->host, s->port);
+    log_info("%s listening on %s://%s:%d", s->name, tls ? "https" : "http", s->host, s->port);
+    /* SIGTERM and SIGINT are blocked in every thread (the caller blocks
+     * them before any is created): this thread takes them here. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0)
+        ;
+    log_info("%s: %s received, stopping", s->name, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    MHD_stop_daemon(d);
+    return 0;
+}

@@ -1,0 +1,81 @@
+/* strata node-manager --config FILE: the daemon's entry point. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "nodemgr/nodemgr.h"
+
+static const char usage_text[] =
+    "usage: strata node-manager --config FILE\n"
+    "  Runs the cluster manager's tasks on this host (node backups, instance start/stop,\n"
+    "  WAL archive status) through an HTTP/JSON API (docs/manager.md, \"Node managers\")\n"
+    "  until SIGTERM or SIGINT; running tasks end first.\n"
+    "  FILE (JSON): {\"listen\": \"127.0.0.1:8081\", \"token_file\": \"/path\", \"pool\": \"/path\",\n"
+    "               \"pg_bin\": \"/usr/lib/postgresql/15/bin\" (optional),\n"
+    "               \"instances\": [{\"name\": N, \"pgdata\": DIR, \"pg_conn\": CONNINFO}, ...] (optional)}\n"
+    "  The token (the cluster manager presents it) is read from the file only.\n";
+
+enum { OPT_CONFIG = OPT_FIRST_COMMAND_OPTION };
+
+static int
+run(const char *config)
+{
+    NodeManager nm;
+    memset(&nm, 0, sizeof(nm));
+    Error err;
+    if (nodemgr_config_load(config, &nm.cfg, &err) != 0)
+        return cli_fail(&err);
+    /* Before any thread exists: every thread inherits the mask and the
+     * signals reach http_serve's sigwait only. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    tasks_init(&nm.tasks, &nm.cfg);
+    HttpServer s = {
+        .name = "node manager",
+        .host = nm.cfg.listen_host,
+        .port = nm.cfg.listen_port,
+        .token = nm.cfg.token,
+        .token_len = nm.cfg.token_len,
+        .handle = nodemgr_api_handle,
+        .ctx = &nm,
+    };
+    int rc = http_serve(&s, &err);
+    tasks_shutdown(&nm.tasks);
+    nodemgr_config_free(&nm.cfg);
+    return rc == 0 ? 0 : cli_fail(&err);
+}
+
+int
+cmd_node_manager(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    {
+        switch (c)
+        {
+            case OPT_CONFIG: config = optarg; break;
+            case OPT_HELP: fputs(usage_text, stdout); return 0;
+            default: return cli_bad_option("node-manager", argv, c);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("node-manager", "unexpected argument '%s'", argv[optind]);
+    if (!config)
+        return cli_usage_error("node-manager", "--config FILE is required (the token is read from it)");
+    return run(config);
+}

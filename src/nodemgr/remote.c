@@ -1,0 +1,184 @@
+/* The NodeExecutor of the cluster manager: a replica set's node backup is
+ * sent as a task to the node manager of the standby's host, polled until
+ * it ends, and its manifest read from the pool (the data went from the
+ * node manager to the pool, never through here). A host without a node
+ * manager is backed up in-process. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "nodemgr/nodemgr.h"
+#include "pool/manifest.h"
+
+#define POLL_INTERVAL_MS 500
+/* Consecutive unanswered polls (about POLL_FAILURES_MAX * (interval +
+ * timeout)) before the node manager counts as gone. */
+#define POLL_FAILURES_MAX 3
+
+static const char *
+nm_where(const NodeExecutor *ex, const TopoNode *node)
+{
+    const NodeManagerDirectory *d = ex->arg;
+    for (size_t i = 0; i < d->n; i++)
+        if (node->host && !strcmp(d->hosts[i], node->host))
+            return d->urls[i];
+    return NULL;
+}
+
+static void
+local_progress(void *arg, uint64_t done, uint64_t total)
+{
+    NodeBackupTask *t = arg;
+    atomic_store(&t->bytes_done, done);
+    atomic_store(&t->bytes_total, total);
+}
+
+static const char *
+answer_error(json_object *a)
+{
+    json_object *v;
+    return a && json_object_object_get_ex(a, "error", &v) ? json_object_get_string(v) : "(no message)";
+}
+
+static int64_t
+get_int(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static const char *
+get_str(json_object *o, const char *key)
+{
+    json_object *v;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* Reads the node manifest the task wrote. */
+static int
+load_result(const NodeBackupTask *t, const char *url, json_object *task, Manifest *out, Error *err)
+{
+    json_object *result;
+    const char *id = json_object_object_get_ex(task, "result", &result) ? get_str(result, "backup") : NULL;
+    if (!id)
+        return error_set(err, "node manager %s reported the backup of %s done without a backup id", url,
+                         t->node->name);
+    Pool *pool;
+    if (pool_open(t->opt->co.pool, &pool, err) != 0)
+        return -1;
+    bool missing = false;
+    int rc = manifest_load(pool, t->opt->co.node, id, out, &missing, err);
+    if (rc == 0 && missing)
+    {
+        manifest_free(out);
+        rc = error_set(err, "node manager %s reported backup %s of %s, but the pool has no manifest for it (another "
+                            "pool than the cluster manager's?)", url, id, t->opt->co.node);
+    }
+    pool_close(pool);
+    return rc;
+}
+
+static int
+nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
+{
+    const NodeManagerDirectory *d = ex->arg;
+    const char *url = nm_where(ex, t->node);
+    if (!url)
+    {
+        BackupOptions o = *t->opt;
+        o.on_progress = local_progress;
+        o.progress_arg = t;
+        return backup_node(&o, out, err);
+    }
+    json_object *req = json_object_new_object();
+    json_object_object_add(req, "kind", json_object_new_string("backup"));
+    json_object_object_add(req, "pgdata", json_object_new_string(t->opt->pgdata));
+    json_object_object_add(req, "pg_conn", json_object_new_string(t->opt->pg_conn));
+    if (t->opt->primary_conn)
+        json_object_object_add(req, "primary_conn", json_object_new_string(t->opt->primary_conn));
+    json_object_object_add(req, "pool_node", json_object_new_string(t->opt->co.node));
+    json_object_object_add(req, "jobs", json_object_new_int(t->opt->jobs));
+    if (t->opt->max_rate > 0)
+        json_object_object_add(req, "max_rate", json_object_new_int64((int64_t) t->opt->max_rate));
+    long status;
+    json_object *a;
+    int rc = nodemgr_call(url, d->token, "POST", "/api/v1/tasks", req, &status, &a, err);
+    json_object_put(req);
+    if (rc != 0)
+    {
+        error_prefix(err, "backup of %s (host %s): ", t->node->name, t->node->host);
+        return NODE_EXEC_UNREACHABLE;
+    }
+    if (status != 202)
+    {
+        rc = error_set(err, "node manager %s refused the backup of %s: HTTP %ld: %s", url, t->node->name, status,
+                       answer_error(a));
+        json_object_put(a);
+        return rc;
+    }
+    int64_t task = get_int(a, "task");
+    json_object_put(a);
+    char *path = xprintf("/api/v1/tasks/%lld", (long long) task);
+    log_info("replica set %s: backup of %s sent to node manager %s (task %lld)", t->set, t->node->name, url,
+             (long long) task);
+    int failures = 0;
+    for (rc = 1; rc == 1;)
+    {
+        struct timespec ts = {0, POLL_INTERVAL_MS * 1000L * 1000L};
+        nanosleep(&ts, NULL);
+        Error perr;
+        if (nodemgr_call(url, d->token, "GET", path, NULL, &status, &a, &perr) != 0)
+        {
+            if (++failures < POLL_FAILURES_MAX)
+                continue;
+            error_set(err, "node manager %s stopped answering during task %lld (backup of %s): %s", url,
+                      (long long) task, t->node->name, perr.msg);
+            rc = NODE_EXEC_UNREACHABLE;
+            break;
+        }
+        failures = 0;
+        if (status == 404)
+        {
+            error_set(err, "node manager %s no longer knows task %lld (backup of %s): it restarted during the backup",
+                      url, (long long) task, t->node->name);
+            rc = NODE_EXEC_UNREACHABLE;
+        }
+        else if (status != 200)
+            rc = error_set(err, "node manager %s: reading task %lld (backup of %s): HTTP %ld: %s", url,
+                           (long long) task, t->node->name, status, answer_error(a));
+        else
+        {
+            json_object *p;
+            if (json_object_object_get_ex(a, "progress", &p))
+            {
+                atomic_store(&t->bytes_done, (uint64_t) get_int(p, "bytes_done"));
+                atomic_store(&t->bytes_total, (uint64_t) get_int(p, "bytes_total"));
+            }
+            const char *state = get_str(a, "state");
+            if (state && !strcmp(state, "succeeded"))
+                rc = load_result(t, url, a, out, err);
+            else if (state && !strcmp(state, "failed"))
+                rc = error_set(err, "backup of %s by node manager %s (task %lld) failed: %s", t->node->name, url,
+                               (long long) task, get_str(a, "reason") ? get_str(a, "reason") : "(no reason)");
+            else if (!state || strcmp(state, "running") != 0)
+                rc = error_set(err, "node manager %s: task %lld is in an unknown state '%s'", url, (long long) task,
+                               state ? state : "(none)");
+        }
+        json_object_put(a);
+    }
+    free(path);
+    return rc;
+}
+
+void
+nodemgr_executor_init(NodeExecutor *ex, const NodeManagerDirectory *dir)
+{
+    memset(ex, 0, sizeof(*ex));
+    ex->backup = nm_backup;
+    ex->where = nm_where;
+    ex->arg = (void *) dir;
+}

@@ -1,0 +1,469 @@
+/* The node manager's tasks: each runs in its own thread, in-process;
+ * the API reads their state under the table's lock. Finished tasks are
+ * kept (the cluster manager polls for the result) up to
+ * TASKS_KEEP_FINISHED, then forgotten oldest first. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backup/backup.h"
+#include "common/log.h"
+#include "common/spawn.h"
+#include "common/util.h"
+#include "nodemgr/nodemgr.h"
+#include "pg/conn.h"
+#include "restore/start.h"
+
+/* What a task runs; params already validated by task_submit. */
+typedef int (*TaskMain)(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err);
+
+typedef struct TaskStart
+{
+    Task *task;
+    TaskMain main;
+    const NodeManagerConfig *cfg;
+    pthread_mutex_t *lock;
+} TaskStart;
+
+static const char *
+task_state_name(TaskState s)
+{
+    switch (s)
+    {
+        case TASK_RUNNING: return "running";
+        case TASK_SUCCEEDED: return "succeeded";
+        case TASK_FAILED: return "failed";
+    }
+    return "?";
+}
+
+static const char *
+param_string(json_object *params, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* ---- the kinds ---- */
+
+static void
+task_progress(void *arg, uint64_t done, uint64_t total)
+{
+    Task *t = arg;
+    atomic_store(&t->bytes_done, done);
+    atomic_store(&t->bytes_total, total);
+}
+
+static int
+run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
+{
+    BackupOptions o;
+    backup_options_defaults(&o);
+    o.co.pool = cfg->pool;
+    o.co.quiet = true;
+    o.co.node = param_string(t->params, "pool_node");
+    o.pgdata = param_string(t->params, "pgdata");
+    o.pg_conn = param_string(t->params, "pg_conn");
+    o.primary_conn = param_string(t->params, "primary_conn");
+    json_object *v;
+    if (json_object_object_get_ex(t->params, "jobs", &v))
+        o.jobs = json_object_get_int(v);
+    if (json_object_object_get_ex(t->params, "max_rate", &v))
+        o.max_rate = (uint64_t) json_object_get_int64(v);
+    if (cfg->max_rate && (o.max_rate == 0 || o.max_rate > cfg->max_rate))
+        o.max_rate = cfg->max_rate;
+    o.on_progress = task_progress;
+    o.progress_arg = t;
+    Manifest m;
+    if (backup_node(&o, &m, err) != 0)
+        return -1;
+    char start[32], stop[32];
+    lsn_format(m.start_lsn, start);
+    lsn_format(m.stop_lsn, stop);
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "backup", json_object_new_string(m.id));
+    json_object_object_add(r, "pool_node", json_object_new_string(m.node));
+    json_object_object_add(r, "start_lsn", json_object_new_string(start));
+    json_object_object_add(r, "stop_lsn", json_object_new_string(stop));
+    json_object_object_add(r, "timeline", json_object_new_int64(m.timeline));
+    json_object_object_add(r, "files", json_object_new_int64((int64_t) m.nfiles));
+    json_object_object_add(r, "size", json_object_new_int64((int64_t) m.size));
+    json_object_object_add(r, "stored_size", json_object_new_int64((int64_t) m.stored_size));
+    json_object_object_add(r, "duration", json_object_new_double(m.duration));
+    json_object_object_add(r, "page_errors", json_object_new_int64((int64_t) m.npage_errors));
+    manifest_free(&m);
+    *result = r;
+    return 0;
+}
+
+/* pg_ctl start|stop -w, as the daemon's user; its output goes to
+ * <pgdata>/strata-node-manager.log. */
+static int
+run_pg_ctl(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
+{
+    const char *pgdata = param_string(t->params, "pgdata");
+    char *bin = pg_bin_dir(cfg->pg_bin, 150000);
+    char *pg_ctl = xprintf("%s/pg_ctl", bin);
+    char *log = xprintf("%s/strata-node-manager.log", pgdata);
+    int rc;
+    if (!strcmp(t->kind, "start"))
+    {
+        char *argv[] = {pg_ctl, "start", "-w", "-t", "120", "-D", (char *) pgdata, "-l", log, NULL};
+        rc = spawn_wait(argv, NULL, err);
+    }
+    else
+    {
+        char *argv[] = {pg_ctl, "stop", "-w", "-t", "120", "-m", "fast", "-D", (char *) pgdata, NULL};
+        rc = spawn_wait(argv, log, err);
+    }
+    if (rc != 0)
+        error_prefix(err, "pg_ctl %s of %s: ", t->kind, pgdata);
+    else
+    {
+        *result = json_object_new_object();
+        json_object_object_add(*result, "pgdata", json_object_new_string(pgdata));
+        json_object_object_add(*result, "log", json_object_new_string(log));
+    }
+    free(log);
+    free(pg_ctl);
+    free(bin);
+    return rc;
+}
+
+static int
+run_archive_status(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
+{
+    (void) cfg;
+    const char *conninfo = param_string(t->params, "pg_conn");
+    PGconn *c = pg_connect(conninfo, "instance", err);
+    if (!c)
+        return -1;
+    PGresult *r = pg_exec(c, "instance",
+                          "SELECT archived_count, last_archived_wal, last_archived_time::text, failed_count, "
+                          "last_failed_wal, last_failed_time::text, pg_is_in_recovery(), "
+                          "current_setting('archive_mode'), current_setting('archive_command') FROM pg_stat_archiver",
+                          0, NULL, err);
+    if (!r)
+    {
+        PQfinish(c);
+        return -1;
+    }
+    static const char *const names[] = {"archived_count", "last_archived_wal", "last_archived_time", "failed_count",
+                                        "last_failed_wal", "last_failed_time", "in_recovery", "archive_mode",
+                                        "archive_command"};
+    json_object *o = json_object_new_object();
+    for (int i = 0; i < 9; i++)
+    {
+        json_object *v = NULL;
+        if (!PQgetisnull(r, 0, i))
+        {
+            const char *s = PQgetvalue(r, 0, i);
+            if (i == 0 || i == 3)
+                v = json_object_new_int64(strtoll(s, NULL, 10));
+            else if (i == 6)
+                v = json_object_new_boolean(s[0] == 't');
+            else
+                v = json_object_new_string(s);
+        }
+        json_object_object_add(o, names[i], v);
+    }
+    PQclear(r);
+    PQfinish(c);
+    *result = o;
+    return 0;
+}
+
+/* ---- the table ---- */
+
+static void *
+task_thread(void *arg)
+{
+    TaskStart *s = arg;
+    Task *t = s->task;
+    json_object *result = NULL;
+    Error err;
+    int rc = s->main(t, s->cfg, &result, &err);
+    pthread_mutex_lock(s->lock);
+    t->state = rc == 0 ? TASK_SUCCEEDED : TASK_FAILED;
+    t->reason = rc == 0 ? NULL : xstrdup(err.msg);
+    t->result = result;
+    t->finished = now_seconds();
+    pthread_mutex_unlock(s->lock);
+    if (rc == 0)
+        log_info("task %lld (%s) succeeded", (long long) t->id, t->kind);
+    else
+        log_error("task %lld (%s) failed: %s", (long long) t->id, t->kind, err.msg);
+    free(s);
+    return NULL;
+}
+
+static void
+task_free(Task *t)
+{
+    free(t->kind);
+    free(t->reason);
+    json_object_put(t->params);
+    json_object_put(t->result);
+    free(t);
+}
+
+void
+tasks_init(Tasks *t, const NodeManagerConfig *cfg)
+{
+    memset(t, 0, sizeof(*t));
+    t->cfg = cfg;
+    t->next_id = 1;
+    pthread_mutex_init(&t->lock, NULL);
+}
+
+void
+tasks_shutdown(Tasks *t)
+{
+    /* The API is stopped: no task is added any more. A backup cannot be
+     * abandoned half way in-process, so running tasks end first. */
+    for (size_t i = 0; i < t->n; i++)
+    {
+        pthread_join(t->items[i]->thread, NULL);
+        task_free(t->items[i]);
+    }
+    free(t->items);
+    pthread_mutex_destroy(&t->lock);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Forgets the oldest finished tasks beyond TASKS_KEEP_FINISHED. Lock held. */
+static void
+tasks_trim(Tasks *t)
+{
+    size_t finished = 0;
+    for (size_t i = 0; i < t->n; i++)
+        finished += t->items[i]->state != TASK_RUNNING;
+    for (size_t i = 0; i < t->n && finished > TASKS_KEEP_FINISHED;)
+    {
+        Task *x = t->items[i];
+        if (x->state == TASK_RUNNING)
+        {
+            i++;
+            continue;
+        }
+        pthread_join(x->thread, NULL);   /* finished: returns at once */
+        task_free(x);
+        memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof(Task *));
+        t->n--;
+        finished--;
+    }
+}
+
+/* A pool node name: relative, no "..", plain characters. */
+static bool
+pool_node_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 127 || s[0] == '/' || s[n - 1] == '/' || strstr(s, ".."))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '_' || *p == '.' || *p == '/'))
+            return false;
+    return true;
+}
+
+/* Fills params' pgdata and pg_conn from "instance", or checks the given
+ * pgdata against the configured instances. */
+static int
+resolve_instance(const NodeManagerConfig *cfg, json_object *params, bool need_pgdata, bool need_conn, int *status,
+                 Error *err)
+{
+    const char *name = param_string(params, "instance");
+    const char *pgdata = param_string(params, "pgdata");
+    *status = 400;
+    if (name)
+    {
+        for (size_t i = 0; i < cfg->ninstances; i++)
+            if (!strcmp(cfg->instances[i].name, name))
+            {
+                if (!pgdata)
+                    json_object_object_add(params, "pgdata", json_object_new_string(cfg->instances[i].pgdata));
+                if (!param_string(params, "pg_conn"))
+                    json_object_object_add(params, "pg_conn", json_object_new_string(cfg->instances[i].pg_conn));
+                pgdata = param_string(params, "pgdata");
+                break;
+            }
+        if (!param_string(params, "pgdata"))
+        {
+            *status = 404;
+            return error_set(err, "this node manager serves no instance named '%s'", name);
+        }
+    }
+    if (need_pgdata && !pgdata)
+        return error_set(err, "\"pgdata\" (or \"instance\") is required");
+    if (pgdata && pgdata[0] != '/')
+        return error_set(err, "\"pgdata\" must be an absolute path, not '%s'", pgdata);
+    if (need_conn && !param_string(params, "pg_conn"))
+        return error_set(err, "\"pg_conn\" (or \"instance\") is required");
+    if (pgdata && cfg->ninstances > 0)
+    {
+        bool known = false;
+        for (size_t i = 0; i < cfg->ninstances && !known; i++)
+            known = !strcmp(cfg->instances[i].pgdata, pgdata);
+        if (!known)
+        {
+            *status = 403;
+            return error_set(err, "data directory %s is not one of this node manager's instances", pgdata);
+        }
+    }
+    return 0;
+}
+
+/* Members must be strings when present. */
+static int
+check_strings(json_object *params, const char *const *keys, Error *err)
+{
+    for (; *keys; keys++)
+    {
+        json_object *v;
+        if (json_object_object_get_ex(params, *keys, &v) && !json_object_is_type(v, json_type_string))
+            return error_set(err, "\"%s\" must be a string", *keys);
+    }
+    return 0;
+}
+
+int
+task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err)
+{
+    *status = 400;
+    static const char *const strings[] = {"kind", "instance", "pgdata", "pg_conn", "primary_conn", "pool_node", NULL};
+    if (check_strings(request, strings, err) != 0)
+        return -1;
+    const char *kind = param_string(request, "kind");
+    if (!kind)
+        return error_set(err, "\"kind\" is required: backup, start, stop or archive-status");
+    json_object *params = json_object_get(request);
+    TaskMain main = NULL;
+    int rc = 0;
+    if (!strcmp(kind, "backup"))
+    {
+        main = run_backup;
+        rc = resolve_instance(t->cfg, params, true, true, status, err);
+        const char *node = param_string(params, "pool_node");
+        json_object *v;
+        if (rc == 0 && !node)
+            rc = error_set(err, "\"pool_node\" is required (the node's name in the pool, e.g. c1/shard1)");
+        if (rc == 0 && !pool_node_ok(node))
+            rc = error_set(err, "\"pool_node\" '%s' is not a valid pool node name (letters, digits, '-', '_', '.', "
+                                "'/'; relative; no '..')", node);
+        if (rc == 0 && json_object_object_get_ex(params, "jobs", &v) &&
+            (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 || json_object_get_int64(v) > 64))
+            rc = error_set(err, "\"jobs\" must be an integer from 1 to 64");
+        if (rc == 0 && json_object_object_get_ex(params, "max_rate", &v) &&
+            (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1))
+            rc = error_set(err, "\"max_rate\" must be a positive integer (bytes per second)");
+    }
+    else if (!strcmp(kind, "start") || !strcmp(kind, "stop"))
+    {
+        main = run_pg_ctl;
+        rc = resolve_instance(t->cfg, params, true, false, status, err);
+    }
+    else if (!strcmp(kind, "archive-status"))
+    {
+        main = run_archive_status;
+        rc = resolve_instance(t->cfg, params, false, true, status, err);
+    }
+    else if (!strcmp(kind, "rebuild-standby"))
+    {
+        *status = 501;
+        rc = error_set(err, "task kind 'rebuild-standby' is not implemented yet (see docs/manager.md)");
+    }
+    else
+        rc = error_set(err, "unknown task kind '%s': backup, start, stop or archive-status", kind);
+    if (rc != 0)
+    {
+        json_object_put(params);
+        return -1;
+    }
+    Task *task = xcalloc(1, sizeof(Task));
+    task->kind = xstrdup(kind);
+    task->params = params;
+    task->state = TASK_RUNNING;
+    task->created = task->started = now_seconds();
+    TaskStart *start = xcalloc(1, sizeof(TaskStart));
+    start->task = task;
+    start->main = main;
+    start->cfg = t->cfg;
+    start->lock = &t->lock;
+    pthread_mutex_lock(&t->lock);
+    task->id = t->next_id++;
+    /* Created under the lock: the thread's first write to the task waits
+     * until the task is in the table. */
+    if (pthread_create(&task->thread, NULL, task_thread, start) != 0)
+    {
+        pthread_mutex_unlock(&t->lock);
+        free(start);
+        task_free(task);
+        *status = 503;
+        return error_set(err, "cannot start a thread for the task");
+    }
+    t->items = xrealloc(t->items, (t->n + 1) * sizeof(Task *));
+    t->items[t->n++] = task;
+    *id = task->id;
+    tasks_trim(t);
+    pthread_mutex_unlock(&t->lock);
+    log_info("task %lld (%s) started%s%s", (long long) *id, kind,
+             param_string(params, "pgdata") ? " on " : "", param_string(params, "pgdata") ? param_string(params, "pgdata") : "");
+    return 0;
+}
+
+/* Lock held. */
+static json_object *
+task_json(const Task *t)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(t->id));
+    json_object_object_add(o, "kind", json_object_new_string(t->kind));
+    json_object_object_add(o, "state", json_object_new_string(task_state_name(t->state)));
+    json_object_object_add(o, "reason", t->reason ? json_object_new_string(t->reason) : NULL);
+    const char *keys[] = {"instance", "pgdata", "pool_node"};
+    for (size_t i = 0; i < 3; i++)
+    {
+        const char *v = param_string(t->params, keys[i]);
+        if (v)
+            json_object_object_add(o, keys[i], json_object_new_string(v));
+    }
+    json_object_object_add(o, "created_epoch", json_object_new_double(t->created));
+    double end = t->state == TASK_RUNNING ? now_seconds() : t->finished;
+    json_object_object_add(o, "finished_epoch", t->state == TASK_RUNNING ? NULL : json_object_new_double(t->finished));
+    uint64_t done = atomic_load(&t->bytes_done), total = atomic_load(&t->bytes_total);
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "bytes_done", json_object_new_int64((int64_t) done));
+    json_object_object_add(p, "bytes_total", json_object_new_int64((int64_t) total));
+    json_object_object_add(p, "rate", json_object_new_int64(end > t->started ? (int64_t) ((double) done / (end - t->started)) : 0));
+    json_object_object_add(o, "progress", p);
+    json_object_object_add(o, "result", t->result ? json_object_get(t->result) : NULL);
+    return o;
+}
+
+json_object *
+task_get(Tasks *t, int64_t id)
+{
+    json_object *o = NULL;
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = 0; i < t->n && !o; i++)
+        if (t->items[i]->id == id)
+            o = task_json(t->items[i]);
+    pthread_mutex_unlock(&t->lock);
+    return o;
+}
+
+json_object *
+tasks_list(Tasks *t)
+{
+    json_object *a = json_object_new_array();
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = t->n; i > 0; i--)
+        json_object_array_add(a, task_json(t->items[i - 1]));
+    pthread_mutex_unlock(&t->lock);
+    return a;
+}
