@@ -35,6 +35,7 @@ static const Command commands[] = {
     {"cluster", cmd_cluster, "register and show a sharded cluster's topology (register, show, list)"},
     {"workload", cmd_workload, "run the bank workload (2PC transfers between shards) on a cluster"},
     {"check-consistency", cmd_check_consistency, "check a cluster's global consistency (balances, 2PC atomicity)"},
+    {"jobs", cmd_jobs, "the cluster manager's jobs: list them, show or follow one (--manager URL)"},
     {"cluster-manager", cmd_cluster_manager, "the cluster manager daemon: HTTP/JSON API, jobs, metrics"},
     {"node-manager", cmd_node_manager, "the node manager daemon: runs the cluster manager's tasks (node backups, start/stop) on its host"},
     {"version", cmd_version, "print the version"},

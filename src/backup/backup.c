@@ -25,6 +25,7 @@
 #include "backup/cluster_backup.h"
 #include "backup/filelist.h"
 #include "cli/cli.h"
+#include "client/dispatch.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/ratelimit.h"
@@ -51,6 +52,9 @@ static const char usage_text[] =
     "  --cluster NAME --meta-conn CONNINFO [--shard S] [--cp-timeout-ms MS]\n"
     "                          a consistent backup of a whole registered cluster (or one shard),\n"
     "                          each replica set from a standby, ending with a consistency point\n"
+    "  --manager URL --token-file FILE --cluster NAME [--shard S]\n"
+    "                          the cluster backup as a job of the cluster manager (--manager URL --help)\n"
+    "  seed flags: -clustername C -shardname S -backuptype storage|compute -coldstoragetype file -workdir D\n"
     "  --quiet, --output json\n";
 
 enum
@@ -667,8 +671,8 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
     return rc;
 }
 
-int
-cmd_backup(int argc, char **argv)
+static int
+backup_local(int argc, char **argv)
 {
     BackupOptions o;
     int code = parse_options(argc, argv, &o);
@@ -693,4 +697,11 @@ cmd_backup(int argc, char **argv)
     print_result(&o, &m);
     manifest_free(&m);
     return 0;
+}
+
+/* Seed-style flags and --manager are sorted out first (client/dispatch.c). */
+int
+cmd_backup(int argc, char **argv)
+{
+    return dispatch_backup(argc, argv, backup_local);
 }

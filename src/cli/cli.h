@@ -62,6 +62,7 @@ int cmd_check_consistency(int argc, char **argv);
 int cmd_cp(int argc, char **argv);
 int cmd_cluster_manager(int argc, char **argv);
 int cmd_node_manager(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
 int cmd_expire(int argc, char **argv);
 
 #endif

@@ -8,10 +8,13 @@
 #include "archive/archive.h"
 #include "info/node_state.h"
 #include "cli/cli.h"
+#include "client/dispatch.h"
 #include "pool/manifest.h"
 #include "pool/sealed.h"
 
-static const char usage_text[] = "usage: strata info --pool POOL [--node NODE] [--output json]\n";
+static const char usage_text[] = "usage: strata info --pool POOL [--node NODE] [--output json]\n"
+                                 "       strata info --manager URL --token-file FILE [--cluster C]: through the "
+                                 "cluster manager\n";
 
 static json_object *
 jlsn(Lsn l)
@@ -212,8 +215,8 @@ node_json(Pool *pool, const char *node, json_object **out, Error *err)
     return 0;
 }
 
-int
-cmd_info(int argc, char **argv)
+static int
+info_local(int argc, char **argv)
 {
     static const struct option opts[] = {COMMON_LONG_OPTIONS, {NULL, 0, NULL, 0}};
     CommonOptions co;
@@ -273,4 +276,12 @@ cmd_info(int argc, char **argv)
     pool_free_names(names, count);
     pool_close(pool);
     return rc == 0 ? 0 : cli_fail(&err);
+}
+
+/* --manager / --cluster: the clusters and their backups through the cluster
+ * manager (client/dispatch.c). */
+int
+cmd_info(int argc, char **argv)
+{
+    return dispatch_info(argc, argv, info_local);
 }

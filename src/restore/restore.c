@@ -23,6 +23,7 @@
 
 #include "archive/archive.h"
 #include "cli/cli.h"
+#include "client/dispatch.h"
 #include "common/log.h"
 #include "common/progress.h"
 #include "common/ratelimit.h"
@@ -55,6 +56,10 @@ static const char usage_text[] =
     "  cluster mode: --cluster NAME --to NEW --dir DIR --base-port PORT\n"
     "                [--cp NAME | --time T | --gtxid G --meta-conn SOURCE_META | --latest]\n"
     "                [--shard S [--meta-conn SOURCE_META]]: one shard alone\n"
+    "  --manager URL --token-file FILE --cluster NAME --to NEW (--cp NAME | --time T | --latest)\n"
+    "                          the cluster restore as a job of the cluster manager (--manager URL --help)\n"
+    "  seed flags: -origclustername C -origshardname S -restoretime T -restoretype storage\n"
+    "              -enable-globalconsistent [true] -metaclusterconnstr CONNINFO\n"
     "  --quiet, --output json\n";
 
 enum
@@ -764,8 +769,8 @@ restore_node(RestoreOptions *o, Manifest *out, double *out_secs, StartResult *ou
     return rc;
 }
 
-int
-cmd_restore(int argc, char **argv)
+static int
+restore_local(int argc, char **argv)
 {
     RestoreOptions o;
     int code = parse_options(argc, argv, &o);
@@ -791,4 +796,11 @@ cmd_restore(int argc, char **argv)
     target_free(&o.target);
     free(o.sets);
     return rc;
+}
+
+/* Seed-style flags and --manager are sorted out first (client/dispatch.c). */
+int
+cmd_restore(int argc, char **argv)
+{
+    return dispatch_restore(argc, argv, restore_local);
 }

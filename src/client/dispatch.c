@@ -1,0 +1,54 @@
+/* Where backup, restore and info go: the seed tools' flags rewritten
+ * first (cli/seed_flags.c), then the cluster manager (client_cmd.c) or
+ * the command's local implementation. */
+#include "client/dispatch.h"
+
+#include "cli/cli.h"
+#include "cli/seed_flags.h"
+#include "client/client_cmd.h"
+#include "common/log.h"
+
+int
+dispatch_backup(int argc, char **argv, int (*local)(int, char **))
+{
+    SeedArgs seed;
+    Error err;
+    if (seed_backup_args(argc, argv, &seed, &err) != 0)
+        return cli_usage_error("backup", "%s", err.msg);
+    int rc;
+    if (seed.compute_only)
+    {
+        /* Nothing is touched: not the pool, not the manager. */
+        seed_print_compute_stateless(seed.cluster);
+        rc = 0;
+    }
+    else
+    {
+        if (seed.workdir && !seed.quiet)
+            log_info("-workdir %s: not used; strata streams each file straight into the pool and stages nothing "
+                     "locally", seed.workdir);
+        rc = client_wanted(seed.argc, seed.argv) ? client_backup(seed.argc, seed.argv) : local(seed.argc, seed.argv);
+    }
+    seed_args_free(&seed);
+    return rc;
+}
+
+int
+dispatch_restore(int argc, char **argv, int (*local)(int, char **))
+{
+    SeedArgs seed;
+    Error err;
+    if (seed_restore_args(argc, argv, &seed, &err) != 0)
+        return cli_usage_error("restore", "%s", err.msg);
+    if (seed.default_to && !seed.quiet)
+        log_info("the new cluster is named %s (no --to given)", seed.default_to);
+    int rc = client_wanted(seed.argc, seed.argv) ? client_restore(seed.argc, seed.argv) : local(seed.argc, seed.argv);
+    seed_args_free(&seed);
+    return rc;
+}
+
+int
+dispatch_info(int argc, char **argv, int (*local)(int, char **))
+{
+    return client_wanted_for_info(argc, argv) ? client_info(argc, argv) : local(argc, argv);
+}
