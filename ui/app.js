@@ -202,6 +202,7 @@ function followJob(id, kind, onDone) {
   $('#job-state').textContent = 'queued';
   $('#job-state').className = 'state-queued';
   $('#job-detail').textContent = '';
+  $('#job-sets').replaceChildren();
   const bar = $('#job-progress');
   bar.hidden = false;
   bar.removeAttribute('value');
@@ -223,10 +224,15 @@ function followJob(id, kind, onDone) {
     } else if (p && p.phase) {
       $('#job-detail').textContent = p.phase;
     }
+    // A backup's replica sets: which node, where, how far.
+    $('#job-sets').replaceChildren(...((p && p.sets) || []).map((s) => el('li', {},
+      `${s.set}: ${s.node}${s.node_manager ? ' via ' + s.node_manager : ''}, ${s.state}` +
+      (s.bytes_total ? `, ${bytes(s.bytes_done)} of ${bytes(s.bytes_total)}` : ''))));
     if (j.state === 'succeeded' || j.state === 'failed') {
       clearInterval(state.polling);
       state.polling = null;
       bar.hidden = true;
+      $('#job-sets').replaceChildren();
       $('#job-detail').textContent = jobDetail(j);
       if (j.state === 'failed') showError(`${kind} job ${id} failed: ${j.reason}`);
       onDone(j);

@@ -145,9 +145,20 @@ registered(PGconn *meta, const char *name, Error *err, int *rc)
     return found;
 }
 
+/* The job's phase, for GET /api/v1/jobs/{id} (and the UI) while it runs:
+ * cluster_restore reports no finer progress. */
+static void
+phase(const char *job_id, const char *text)
+{
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "phase", json_object_new_string(text));
+    job_progress_update(job_id, p);
+    json_object_put(p);
+}
+
 int
-run_restore(const ManagerConfig *cfg, PGconn *meta, const char *cluster, json_object *params, json_object **result,
-            Error *err)
+run_restore(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const char *cluster, json_object *params,
+            json_object **result, Error *err)
 {
     const char *to = param_string(params, "to"), *cp = param_string(params, "cp"),
                *time_text = param_string(params, "time"), *dir_param = param_string(params, "dir");
@@ -181,6 +192,7 @@ run_restore(const ManagerConfig *cfg, PGconn *meta, const char *cluster, json_ob
     bool have_src = false;
     if (rc == 0 && !base_port)
     {
+        phase(job_id, "choosing ports");
         /* The new cluster has the source's sets and nodes. */
         rc = topology_load(meta, cluster, &src, err);
         have_src = rc == 0;
@@ -192,6 +204,10 @@ run_restore(const ManagerConfig *cfg, PGconn *meta, const char *cluster, json_ob
         o.dir = dir;
         o.base_port = base_port;
         log_info("restore of cluster %s into %s: %s, ports from %d", cluster, to, dir, base_port);
+        char *text = xprintf("restoring into %s, ports from %d: primaries to the CP, standbys, compute nodes, "
+                             "in-doubt transactions", dir, base_port);
+        phase(job_id, text);
+        free(text);
         rc = cluster_restore_json(&o, result, err);
     }
     /* Registered in the manager's catalog as it is in the new cluster's own. */
@@ -199,6 +215,7 @@ run_restore(const ManagerConfig *cfg, PGconn *meta, const char *cluster, json_ob
     if (rc == 0 && json_object_object_get_ex(*result, "topology", &tj))
     {
         Topology t;
+        phase(job_id, "registering the new cluster in the manager's catalog");
         rc = topology_from_json(json_object_to_json_string(tj), "the restored cluster's topology", &t, err);
         if (rc == 0)
         {

@@ -274,9 +274,7 @@ run_one(PGconn *c, const ManagerConfig *cfg)
     if (!strcmp(kind, "backup"))
         rc = run_backup(cfg, id, cluster, params, &result, &err);
     else if (!strcmp(kind, "restore"))
-        rc = run_restore(cfg, c, cluster, params, &result, &err);
-    else if (!strcmp(kind, "expire"))
-        rc = run_expire(cfg, cluster, params, &result, &err);
+        rc = run_restore(cfg, c, id, cluster, params, &result, &err);
     else
         rc = error_set(&err, "unknown job kind '%s'", kind);
     if (rc == 0)

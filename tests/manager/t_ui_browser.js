@@ -42,17 +42,29 @@ async function api(method, path) {
   return body;
 }
 
-// Waits for the job panel to show an end state; fails on "failed".
+// Waits for the job panel to show an end state; fails on "failed". Returns
+// the texts the panel showed on the way (its live progress).
 async function jobEnds(kind, timeoutMs) {
   await page.locator('#job-kind', { hasText: kind }).waitFor({ timeout: 10000 });
+  await page.evaluate(() => {
+    window.seenProgress = [];
+    const watch = () => {
+      const t = document.querySelector('#job-detail').textContent;
+      if (t && !window.seenProgress.includes(t)) window.seenProgress.push(t);
+    };
+    window.progressWatch = setInterval(watch, 100);
+  });
   await page.waitForFunction(() => {
     const s = document.querySelector('#job-state').textContent;
     return s === 'succeeded' || s === 'failed';
   }, null, { timeout: timeoutMs, polling: 500 });
+  const seen = await page.evaluate(() => { clearInterval(window.progressWatch); return window.seenProgress; });
   const s = await page.locator('#job-state').textContent();
   if (s !== 'succeeded') {
     throw new Error(`${kind} job ${s}: ${await page.locator('#job-detail').textContent()}`);
   }
+  console.log(`# ${kind} job progress shown: ${JSON.stringify(seen)}`);
+  return seen;
 }
 
 async function main() {
@@ -133,7 +145,10 @@ async function main() {
     await step(`restore to the picked time into ${NEW} and see it with its topology`, async () => {
       await page.fill('#restore-to', NEW);
       await page.click('#restore-submit');
-      await jobEnds('restore', 400000);
+      const seen = await jobEnds('restore', 400000);
+      if (!seen.some((t) => t.startsWith('restoring into'))) {
+        throw new Error(`the restore's phase was never shown while it ran (shown: ${JSON.stringify(seen)})`);
+      }
       await page.locator(`#clusters button[data-name="${NEW}"]`).waitFor({ timeout: 20000 });
       await page.locator('#cluster-name', { hasText: NEW }).waitFor({ timeout: 20000 });
       await page.locator('#cluster-origin', { hasText: `restored from ${CLUSTER}` }).waitFor({ timeout: 20000 });

@@ -17,6 +17,8 @@
 # STRATA_TEST_WORK  a directory for the cluster (default: a new one in /tmp)
 # STRATA_NPM_CACHE  where playwright-core is installed (default:
 #                   /var/cache/strata-test if writable, else ~/.cache/strata-test)
+# STRATA_UI_SHOTS   where the last run's screenshots are kept (default:
+#                   STRATA_NPM_CACHE/ui-screenshots)
 # Ports (29000-29499 only): the cluster 29000-29012, the daemon 29100-29199,
 # restored clusters from restore_ports 29200-29499.
 set -u
@@ -28,6 +30,7 @@ DIR=$WORK/cluster
 POOL=$WORK/pool
 RESTORED=$WORK/restored
 SHOTS=$WORK/screenshots
+NPM_CACHE=${STRATA_NPM_CACHE:-}
 D_PID=
 W_PID=
 N_PID=
@@ -73,7 +76,16 @@ stop_browsers() {
     case $cmd in *chrom*"$WORK/tmp/"*) kill -KILL "$p" 2>/dev/null ;; esac
   done
 }
+# The screenshots outlive the work dir (tests/run.sh removes it after a
+# pass): the last run's are kept next to the npm cache.
+keep_screenshots() {
+  local keep=${STRATA_UI_SHOTS:-${NPM_CACHE:+$NPM_CACHE/ui-screenshots}}
+  [ -n "$keep" ] && ls "$SHOTS"/*.png >/dev/null 2>&1 || return 0
+  mkdir -p "$keep" 2>/dev/null && rm -f "$keep"/*.png && cp "$SHOTS"/*.png "$keep"/ &&
+    echo "# screenshots of this run kept in $keep"
+}
 cleanup() {
+  keep_screenshots
   stop_pid "$N_PID" TERM
   stop_browsers
   stop_pid "$W_PID" TERM
@@ -113,7 +125,6 @@ URL=http://127.0.0.1:$PORT
 mkdir -p "$SHOTS" "$WORK/tmp"
 
 # ---- playwright-core, installed once into a cache ------------------------------------
-NPM_CACHE=${STRATA_NPM_CACHE:-}
 if [ -z "$NPM_CACHE" ]; then
   for d in /var/cache/strata-test "${HOME:-/nonexistent}/.cache/strata-test" "$WORK/npm"; do
     if mkdir -p "$d" 2>/dev/null && [ -w "$d" ]; then NPM_CACHE=$d; break; fi
