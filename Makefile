@@ -5,6 +5,7 @@
 #   make test     dependencies, sanitizer build, unit + integration tests
 #   make demo     dependencies, release build, the end-to-end demo
 #   make bench    the benchmark (see bench/README.md)
+#   make install  binary, systemd units and docs under PREFIX (DESTDIR for staging)
 
 # BUILD: output directory (another one lets two builds run side by side)
 BUILD   ?= build
@@ -31,7 +32,7 @@ ALIBOBJ := $(filter-out $(BUILD)/asan/obj/main.o,$(AOBJ))
 OPT     := -O2 -g
 SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all asan unit test demo bench deps clean
+.PHONY: all asan unit test demo bench deps clean install
 all: $(BUILD)/strata
 
 $(BUILD)/strata: $(OBJ)
@@ -96,6 +97,25 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@STRATA_BENCH_DEPS=1 bash scripts/install-deps.sh
 	@bash bench/run.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging root]: the binary, the
+# systemd units (dist/systemd, their paths rewritten to PREFIX) and the docs.
+# INSTALL_BIN: the binary to install (default: the release build).
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+DOCDIR      ?= $(PREFIX)/share/doc/strata
+INSTALL_BIN ?= $(BUILD)/strata
+UNITS       := $(wildcard dist/systemd/*.service)
+
+install: $(INSTALL_BIN)
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(UNITDIR)' '$(DESTDIR)$(DOCDIR)'
+	install -m 755 '$(INSTALL_BIN)' '$(DESTDIR)$(BINDIR)/strata'
+	for u in $(UNITS); do \
+	  sed -e 's|/usr/local/bin/strata|$(BINDIR)/strata|g' -e 's|/usr/local/share/doc/strata|$(DOCDIR)|g' \
+	    "$$u" >'$(DESTDIR)$(UNITDIR)'/"$${u##*/}" && chmod 644 '$(DESTDIR)$(UNITDIR)'/"$${u##*/}" || exit 1; \
+	done
+	for d in $(wildcard README.md docs/*.md); do install -m 644 "$$d" '$(DESTDIR)$(DOCDIR)/' || exit 1; done
 
 clean:
 	rm -rf $(BUILD)

@@ -90,7 +90,8 @@ if [ ! -x "$BIN" ]; then
 else
   cp "$BIN" "$WORK/bin/strata"
 fi
-cp -r "$REPO/tests" "$REPO/scripts" "$WORK/src/"
+# dist/ and the Makefile: t_manager_cli installs the systemd units (make install).
+cp -r "$REPO/tests" "$REPO/scripts" "$REPO/dist" "$REPO/Makefile" "$WORK/src/"
 rm -rf "$WORK/src/tests/unit"
 
 ASAN_OPTIONS="log_path=$WORK/asan/asan:detect_leaks=1:abort_on_error=0"

@@ -891,7 +891,8 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
     {
         const char *name = seg[3], *what = n == 5 ? seg[4] : "";
         const char *allow = !*what || !strcmp(what, "window") ? "GET"
-                            : !strcmp(what, "backups") || !strcmp(what, "cps") ? "GET, POST"
+                            : !strcmp(what, "backups") || !strcmp(what, "cps") || !strcmp(what, "policies")
+                                ? "GET, POST"
                             : !strcmp(what, "restore-plan") || !strcmp(what, "restores") || !strcmp(what, "check")
                                 ? "POST" : NULL;
         if (!allow)
@@ -910,12 +911,23 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
             post ? post_backup(m, name, json, out) : get_backups(m, name, out);
         else if (!strcmp(what, "cps"))
             post ? post_cp(m, name, json, out) : get_cps(m, name, out);
+        else if (!strcmp(what, "policies"))
+            post ? policy_api_create(m, name, json, out) : policy_api_list(m, name, out);
         else if (!strcmp(what, "restores"))
             post_restore(m, name, json, out);
         else if (!strcmp(what, "check"))
             post_check(m, name, out);
         else
             post_restore_plan(m, name, json, out);
+    }
+    else if (!strcmp(seg[2], "policies") && n == 4)
+    {
+        if (!strcmp(method, "DELETE"))
+            policy_api_delete(m, seg[3], out);
+        else if (strcmp(method, "PATCH"))
+            method_is(method, "", "PATCH, DELETE", out);
+        else if ((json = parse_body(body, body_len, out)))
+            policy_api_patch(m, seg[3], json, out);
     }
     else
         api_error(out, 404, "no such endpoint: %s", url);

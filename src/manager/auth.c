@@ -71,6 +71,8 @@ manager_config_load(const char *path, ManagerConfig *c, Error *err)
         rc = node_managers_load(o, path, c, err);
     if (rc == 0)
         rc = restore_config_load(o, path, c, err);
+    if (rc == 0)
+        rc = scheduler_config_load(o, path, c, err);
     free(cert);
     free(key);
     json_object_put(o);
@@ -97,6 +99,7 @@ manager_config_free(ManagerConfig *c)
     free(c->node_manager_urls);
     secret_free(c->node_token);
     free(c->restore_root);
+    scheduler_config_free(c);
     memset(c, 0, sizeof(*c));
 }
 

@@ -45,6 +45,8 @@ run(const char *config)
     if (rc == 0)
         rc = jobs_ensure(m.meta, &err);
     if (rc == 0)
+        rc = policies_ensure(m.meta, &err);
+    if (rc == 0)
         rc = jobs_recover(m.meta, &recovered, &err);
     if (rc == 0 && recovered > 0)
         log_warn("%ld job(s) were running when the cluster manager stopped: marked failed", recovered);
@@ -53,7 +55,10 @@ run(const char *config)
     if (rc == 0)
         rc = jobs_start(&m.jobs, &m.cfg, &err);
     if (rc == 0)
+        rc = scheduler_start(&m.scheduler, &m.cfg, &m.jobs, &err);
+    if (rc == 0)
         rc = manager_serve(&m, &err);
+    scheduler_stop(&m.scheduler);
     jobs_stop(&m.jobs);
     pool_close(m.pool);
     PQfinish(m.meta);
