@@ -2,10 +2,12 @@
  * the API reads their state under the table's lock. Finished tasks are
  * kept (the cluster manager polls for the result) up to
  * TASKS_KEEP_FINISHED, then forgotten oldest first. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backup/backup.h"
 #include "common/log.h"
@@ -13,6 +15,7 @@
 #include "common/util.h"
 #include "nodemgr/nodemgr.h"
 #include "pg/conn.h"
+#include "restore/restore.h"
 #include "restore/start.h"
 
 /* What a task runs; params already validated by task_submit. */
@@ -176,6 +179,89 @@ run_archive_status(Task *t, const NodeManagerConfig *cfg, json_object **result, 
     return 0;
 }
 
+/* A standby rebuilt from the pool instead of pg_basebackup: the newest
+ * complete backup of `pool_node` (or "backup") restored into pgdata (which
+ * must not belong to a running instance; emptied first only with
+ * "force"), the archive replayed through restore_command, then streaming
+ * from primary_conn (standby.signal + primary_conninfo); started with
+ * pg_ctl. The primary is never read for the data: only the pool is. */
+static int
+run_rebuild_standby(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
+{
+    const char *pgdata = param_string(t->params, "pgdata");
+    const char *primary = param_string(t->params, "primary_conn");
+    json_object *v;
+    RestoreOptions o;
+    restore_options_defaults(&o);
+    o.co.pool = cfg->pool;
+    o.co.quiet = true;
+    o.co.node = param_string(t->params, "pool_node");
+    o.target_dir = pgdata;
+    o.backup_id = param_string(t->params, "backup");
+    o.target.kind = TARGET_LATEST;
+    o.force = json_object_object_get_ex(t->params, "force", &v) && json_object_get_boolean(v);
+    o.port = json_object_object_get_ex(t->params, "port", &v) ? json_object_get_int(v) : 0;
+    if (json_object_object_get_ex(t->params, "jobs", &v))
+        o.jobs = json_object_get_int(v);
+    o.max_rate = cfg->max_rate;
+    /* Archives like the set's other members once promoted. */
+    o.archive_node = o.co.node;
+    o.pg_bin = cfg->pg_bin;
+    o.start = false;
+    Manifest m;
+    double secs;
+    StartResult sr;
+    if (restore_node(&o, &m, &secs, &sr, err) != 0)
+        return error_prefix(err, "rebuilding the standby in %s from the pool (node %s): ", pgdata, o.co.node);
+    /* restore_node prepared a recovery to the end of the archive that
+     * then promotes; a standby instead follows the primary. The settings
+     * appended last win in postgresql.auto.conf. */
+    Buffer conf = {0};
+    char *path = xprintf("%s/postgresql.auto.conf", pgdata);
+    int rc = read_small_file(path, &conf, err);
+    if (rc == 0)
+    {
+        buffer_appendf(&conf, "# strata node-manager rebuild-standby: streams from the primary\nprimary_conninfo = '");
+        for (const char *c = primary; *c; c++)
+        {
+            if (*c == '\'')
+                buffer_append(&conf, "'", 1);   /* a quote doubled */
+            buffer_append(&conf, c, 1);
+        }
+        buffer_appendf(&conf, "'\n");
+        rc = write_file_atomic(path, conf.data, conf.len, 0600, err);
+    }
+    free(path);
+    buffer_free(&conf);
+    char *recovery = xprintf("%s/recovery.signal", pgdata), *standby = xprintf("%s/standby.signal", pgdata);
+    if (rc == 0 && unlink(recovery) != 0 && errno != ENOENT)
+        rc = error_errno(err, "cannot remove %s", recovery);
+    if (rc == 0)
+        rc = write_file_atomic(standby, "", 0, 0600, err);
+    free(recovery);
+    free(standby);
+    json_object *started = NULL;
+    if (rc == 0)
+    {
+        /* The same start as the "start" task. */
+        Task start = {.kind = "start", .params = t->params};
+        rc = run_pg_ctl(&start, cfg, &started, err);
+    }
+    if (rc == 0)
+    {
+        *result = json_object_new_object();
+        json_object_object_add(*result, "backup", json_object_new_string(m.id));
+        json_object_object_add(*result, "pgdata", json_object_new_string(pgdata));
+        json_object_object_add(*result, "restore_seconds", json_object_new_double(secs));
+        json_object_object_add(*result, "size", json_object_new_int64((int64_t) m.size));
+    }
+    else
+        error_prefix(err, "rebuilding the standby in %s from backup %s of %s: ", pgdata, m.id, o.co.node);
+    json_object_put(started);
+    manifest_free(&m);
+    return rc;
+}
+
 /* ---- the table ---- */
 
 static void *
@@ -335,12 +421,13 @@ int
 task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err)
 {
     *status = 400;
-    static const char *const strings[] = {"kind", "instance", "pgdata", "pg_conn", "primary_conn", "pool_node", NULL};
+    static const char *const strings[] = {"kind", "instance", "pgdata", "pg_conn", "primary_conn", "pool_node",
+                                          "backup", NULL};
     if (check_strings(request, strings, err) != 0)
         return -1;
     const char *kind = param_string(request, "kind");
     if (!kind)
-        return error_set(err, "\"kind\" is required: backup, start, stop or archive-status");
+        return error_set(err, "\"kind\" is required: backup, start, stop, archive-status or rebuild-standby");
     json_object *params = json_object_get(request);
     TaskMain main = NULL;
     int rc = 0;
@@ -374,11 +461,26 @@ task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err
     }
     else if (!strcmp(kind, "rebuild-standby"))
     {
-        *status = 501;
-        rc = error_set(err, "task kind 'rebuild-standby' is not implemented yet (see docs/manager.md)");
+        main = run_rebuild_standby;
+        rc = resolve_instance(t->cfg, params, true, false, status, err);
+        const char *node = param_string(params, "pool_node");
+        json_object *v;
+        if (rc == 0 && (!node || !pool_node_ok(node)))
+            rc = error_set(err, "\"pool_node\" is required: a valid pool node name (the replica set's, e.g. c1/shard1)");
+        if (rc == 0 && !param_string(params, "primary_conn"))
+            rc = error_set(err, "\"primary_conn\" is required: the primary the rebuilt standby streams from");
+        if (rc == 0 && (!json_object_object_get_ex(params, "port", &v) || !json_object_is_type(v, json_type_int) ||
+                        json_object_get_int64(v) < 1 || json_object_get_int64(v) > 65535))
+            rc = error_set(err, "\"port\" is required: the standby's port, 1-65535 (the backup holds another "
+                                "node's configuration)");
+        if (rc == 0 && json_object_object_get_ex(params, "force", &v) && !json_object_is_type(v, json_type_boolean))
+            rc = error_set(err, "\"force\" must be true or false");
+        if (rc == 0 && json_object_object_get_ex(params, "jobs", &v) &&
+            (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 || json_object_get_int64(v) > 64))
+            rc = error_set(err, "\"jobs\" must be an integer from 1 to 64");
     }
     else
-        rc = error_set(err, "unknown task kind '%s': backup, start, stop or archive-status", kind);
+        rc = error_set(err, "unknown task kind '%s': backup, start, stop, archive-status or rebuild-standby", kind);
     if (rc != 0)
     {
         json_object_put(params);

@@ -19,7 +19,10 @@
 # reason, never hangs, and the pool lists no partial node backup as
 # complete; kill -9 of the cluster manager mid-backup, restart: the job is
 # failed with "cluster manager restarted...", no new cluster backup is in
-# the pool, and a new job succeeds; SIGTERM stops every daemon with exit 0.
+# the pool, and a new job succeeds; start/stop and rebuild-standby tasks (a
+# standby restored from the pool and streaming again; refused onto a running
+# instance or a non-empty directory without force); SIGTERM stops every
+# daemon with exit 0.
 #
 # STRATA_BIN        the strata binary (default: build/strata of this checkout)
 # STRATA_TEST_WORK  a directory for the cluster (default: a new one in /tmp)
@@ -363,6 +366,56 @@ if wait_job "$JOB4" 300 && [ "$STATE" = succeeded ] && [ "$(cluster_backups)" = 
   ok "a new backup job $JOB4 succeeds after the restart"
 else
   notok "backup job after restart" "state '$STATE': $BODY"
+fi
+
+# ---- start / stop / rebuild-standby on node manager B ----------------------------------------
+PGBIN=$(pg_config --bindir 2>/dev/null)
+[ -x "$PGBIN/psql" ] || PGBIN=/usr/lib/postgresql/15/bin
+sql() { "$PGBIN/psql" -X -q -At -h 127.0.0.1 -p "$1" -d "$2" -c "$3" 2>/dev/null; }
+run_task() {   # BODY: POST to B, wait for the end (120 s); sets TSTATE, BODY
+  nmb POST /api/v1/tasks "$1"
+  local id
+  id=$(jf .task)
+  TSTATE="refused $CODE"
+  [ "$CODE" = 202 ] || return 1
+  for ((i = 0; i < 1200; i++)); do
+    nmb GET "/api/v1/tasks/$id"
+    TSTATE=$(jf .state)
+    [ "$TSTATE" = running ] || return 0
+    sleep 0.1
+  done
+}
+S3=$DIR/shard1-3/data
+S3_PORT=$((BASE + 12))
+PRIMARY="host=127.0.0.1 port=$((BASE + 10)) dbname=postgres"
+run_task "{\"kind\": \"rebuild-standby\", \"pgdata\": \"$DIR/shard1-2/data\", \"pool_node\": \"c1/shard1\", \"primary_conn\": \"$PRIMARY\", \"port\": $((BASE + 11)), \"force\": true}"
+[ "$TSTATE" = failed ] && echo "$BODY" | jq -e '.reason | test("running PostgreSQL")' >/dev/null &&
+  ok "rebuild-standby onto a running instance (shard1-2): refused, $(jf .reason | cut -c1-120)..." ||
+  notok "rebuild-standby onto a running instance" "$TSTATE $BODY"
+run_task "{\"kind\": \"stop\", \"pgdata\": \"$S3\"}"
+if [ "$TSTATE" = succeeded ] && ! sql "$S3_PORT" postgres "SELECT 1" >/dev/null; then
+  ok "stop task: shard1-3 stopped"
+else
+  notok "stop task" "$TSTATE $BODY"
+fi
+run_task "{\"kind\": \"rebuild-standby\", \"pgdata\": \"$S3\", \"pool_node\": \"c1/shard1\", \"primary_conn\": \"$PRIMARY\", \"port\": $S3_PORT}"
+[ "$TSTATE" = failed ] && echo "$BODY" | jq -e '.reason | test("not empty")' >/dev/null &&
+  ok "rebuild-standby into a non-empty directory without force: refused" ||
+  notok "rebuild-standby without force" "$TSTATE $BODY"
+run_task "{\"kind\": \"rebuild-standby\", \"pgdata\": \"$S3\", \"pool_node\": \"c1/shard1\", \"primary_conn\": \"$PRIMARY\", \"port\": $S3_PORT, \"force\": true}"
+if [ "$TSTATE" = succeeded ] && [ "$(sql "$S3_PORT" postgres "SELECT pg_is_in_recovery()")" = t ]; then
+  ok "rebuild-standby: shard1-3 restored from backup $(jf .result.backup) in the pool and started as a standby"
+  sql $((BASE + 10)) bank "CREATE TABLE nm_probe AS SELECT 4242 AS v" >/dev/null
+  seen=
+  for ((i = 0; i < 300; i++)); do
+    seen=$(sql "$S3_PORT" bank "SELECT v FROM nm_probe")
+    [ "$seen" = 4242 ] && break
+    sleep 0.1
+  done
+  [ "$seen" = 4242 ] && ok "the rebuilt standby follows the primary (a table created there is visible)" ||
+    notok "rebuilt standby replication" "nm_probe not visible on shard1-3: $(sql "$S3_PORT" postgres "SELECT status FROM pg_stat_wal_receiver")"
+else
+  notok "rebuild-standby" "$TSTATE $BODY"
 fi
 
 # ---- SIGTERM --------------------------------------------------------------------------------
