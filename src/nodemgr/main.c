@@ -11,10 +11,12 @@
 static const char usage_text[] =
     "usage: strata node-manager --config FILE\n"
     "  Runs the cluster manager's tasks on this host (node backups, instance start/stop,\n"
-    "  WAL archive status) through an HTTP/JSON API (docs/manager.md, \"Node managers\")\n"
+    "  WAL archive status, standby rebuild from the pool) through an HTTP/JSON API\n"
+    "  (docs/manager.md, \"Node managers\")\n"
     "  until SIGTERM or SIGINT; running tasks end first.\n"
     "  FILE (JSON): {\"listen\": \"127.0.0.1:8081\", \"token_file\": \"/path\", \"pool\": \"/path\",\n"
     "               \"pg_bin\": \"/usr/lib/postgresql/15/bin\" (optional),\n"
+    "               \"max_rate\": \"50M\" (optional: a cap on backup reads, bytes/s),\n"
     "               \"instances\": [{\"name\": N, \"pgdata\": DIR, \"pg_conn\": CONNINFO}, ...] (optional)}\n"
     "  The token (the cluster manager presents it) is read from the file only.\n";
 
