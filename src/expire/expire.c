@@ -462,6 +462,19 @@ expire_cluster(Ctx *cx, Error *err)
     if (!found)
         return error_set(err, "pool %s holds nothing of cluster %s (no clusters/%s)", cx->pool->location, o->cluster,
                          o->cluster);
+    if (o->shard)
+    {
+        char *node = xprintf("%s/%s", o->cluster, o->shard);
+        NodeInfo ni;
+        bool exists = false;
+        int rc = node_name_check(node, err) == 0 ? node_info_read(cx->pool, node, &ni, &exists, err) : -1;
+        if (rc == 0 && !exists)
+            rc = error_set(err, "pool %s has no shard %s of cluster %s (no node %s)", cx->pool->location, o->shard,
+                           o->cluster, node);
+        free(node);
+        if (rc != 0)
+            return -1;
+    }
     json_object **all;
     size_t n;
     if (cluster_backups_list(cx->pool, o->cluster, &all, &n, err) != 0)

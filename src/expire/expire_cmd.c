@@ -160,6 +160,8 @@ cmd_expire(int argc, char **argv)
         return cli_usage_error("expire", "give --cluster C or --node NODE (one of them)");
     if (o.shard && !o.cluster)
         return cli_usage_error("expire", "--shard needs --cluster");
+    if (o.meta_conn && !o.cluster)
+        return cli_usage_error("expire", "--meta-conn goes with --cluster (node backups have no catalog rows)");
     if ((o.keep > 0) == (o.keep_days > 0))
         return cli_usage_error("expire", "give the retention: --keep N or --keep-days D (one of them)");
     json_object *report;

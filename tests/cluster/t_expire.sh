@@ -149,6 +149,7 @@ bad 2 "give --cluster C or --node" --pool "$POOL" --cluster c1 --node c1/shard1 
 bad 2 "shard needs --cluster" --pool "$POOL" --node c1/shard1 --shard shard1 --keep 2
 bad 1 "holds nothing of cluster nosuch" --pool "$POOL" --cluster nosuch --keep 2
 bad 1 "has no node c1/nosuch" --pool "$POOL" --node c1/nosuch --keep 2
+bad 1 "has no shard nosuch of cluster c1" --pool "$POOL" --cluster c1 --shard nosuch --keep 2
 bad 1 "is not a strata pool" --pool "$WORK" --cluster c1 --keep 2
 bad 2 "unknown option --kep" --pool "$POOL" --cluster c1 --kep 2
 m=$(missing_since "$WORK/files.0")
