@@ -275,6 +275,8 @@ run_one(PGconn *c, const ManagerConfig *cfg)
         rc = run_backup(cfg, id, cluster, params, &result, &err);
     else if (!strcmp(kind, "restore"))
         rc = run_restore(cfg, c, id, cluster, params, &result, &err);
+    else if (!strcmp(kind, "expire"))
+        rc = run_expire(cfg, cluster, params, &result, &err);
     else
         rc = error_set(&err, "unknown job kind '%s'", kind);
     if (rc == 0)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "daemon/daemon.h"
@@ -32,6 +33,12 @@ typedef struct ManagerConfig
      * NULL / 0 when not configured (a request must then name dir/base_port). */
     char *restore_root;
     int restore_port_from, restore_port_to;
+    /* The CP schedule (scheduler.c): seconds between CPs of a cluster;
+     * cp_every_default for clusters not listed; 0 for none. */
+    int cp_every_default;
+    char **cp_every_cluster;
+    int *cp_every_value;
+    size_t ncp_every;
     /* Node managers (docs/manager.md "Node managers"): the URL of the one on
      * each host (as the topology names hosts), and the token presented to
      * them. None configured: node backups run in-process. */
@@ -55,6 +62,20 @@ typedef struct JobRunner
     bool wake;
 } JobRunner;
 
+/* The scheduler (scheduler.c): one thread that queues the jobs of due
+ * policies and takes the scheduled CPs. */
+typedef struct Scheduler
+{
+    const ManagerConfig *cfg;
+    JobRunner *jobs;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    long cp_taken, cp_failed;   /* by the CP schedule, under mu */
+} Scheduler;
+
 typedef struct Manager
 {
     ManagerConfig cfg;
@@ -65,6 +86,7 @@ typedef struct Manager
     PGconn *meta;
     Pool *pool;
     JobRunner jobs;
+    Scheduler scheduler;
 } Manager;
 
 /* auth.c: the configuration file and the token. */
@@ -107,6 +129,25 @@ int run_restore(const ManagerConfig *cfg, PGconn *meta, const char *job_id, cons
 /* true if `url` is one of the UI's files (/, /ui/...); *out then holds it. */
 bool ui_lookup(const char *url, const char **data, size_t *len, const char **content_type);
 
+/* scheduler.c */
+/* Reads "cp_every_seconds": N (every cluster) or {"cluster": N, "*": N}. */
+int scheduler_config_load(json_object *conf, const char *path, ManagerConfig *c, Error *err);
+void scheduler_config_free(ManagerConfig *c);
+int scheduler_start(Scheduler *s, const ManagerConfig *cfg, JobRunner *jobs, Error *err);
+/* Stops the thread (a CP in progress ends first, bounded by its timeout). */
+void scheduler_stop(Scheduler *s);
+
+/* policy.c: backup policies (strata.policies) and their retention. */
+int policies_ensure(PGconn *meta, Error *err);
+/* "HH:MM-HH:MM" (UTC) into minutes of the day. */
+int policy_window_parse(const char *text, int *start_min, int *end_min, Error *err);
+/* Is a policy due at `now`: a period since its last run, or inside its
+ * daily window and not yet run in this occurrence of it. */
+bool policy_due(int64_t period, const char *window, bool ran, double last_run, time_t now);
+/* The "expire" job: the policy's retention (params keep_last / keep_days,
+ * shard) applied with expire_run(); *result is its report. */
+int run_expire(const ManagerConfig *cfg, const char *cluster, json_object *params, json_object **result, Error *err);
+
 /* api.c: one request, already authenticated. Returns the HTTP status and
  * the response (JSON, or text for /metrics) in *body, *content_type. */
 typedef HttpResponse ApiResponse;
@@ -114,6 +155,11 @@ void api_handle(Manager *m, const char *method, const char *url, const char *bod
                 ApiResponse *out);
 /* A JSON error body {"error": msg}. */
 void api_error(ApiResponse *out, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* policy.c: the policy endpoints (the cluster is known to be registered). */
+void policy_api_list(Manager *m, const char *cluster, ApiResponse *out);
+void policy_api_create(Manager *m, const char *cluster, json_object *body, ApiResponse *out);
+void policy_api_delete(Manager *m, const char *id, ApiResponse *out);
+void policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out);
 
 /* metrics.c: the Prometheus text exposition. */
 char *metrics_render(Manager *m);
