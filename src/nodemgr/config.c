@@ -1,6 +1,7 @@
 /* The node manager's configuration file:
  *   {"listen": "127.0.0.1:8081", "token_file": "/etc/strata/node.token",
- *    "pool": "/var/lib/strata/pool", "pg_bin": "/usr/lib/postgresql/15/bin",
+ *    "pool": "/var/lib/strata/pool", "pg_bin": "/usr/lib/postgresql/15/bin", "max_rate": "50M",
+ *    "tls_cert": "/etc/strata/node.pem", "tls_key": "/etc/strata/node.key",
  *    "instances": [{"name": "shard1-s1", "pgdata": "/d/s1", "pg_conn": "host=... port=..."}]} */
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,21 @@ nodemgr_config_load(const char *path, NodeManagerConfig *c, Error *err)
                           &c->token_len, err);
     if (rc == 0)
         rc = config_get_string(o, "pool", path, true, &c->pool, err);
+    char *cert = NULL, *key = NULL;
+    if (rc == 0)
+        rc = config_get_string(o, "tls_cert", path, false, &cert, err);
+    if (rc == 0)
+        rc = config_get_string(o, "tls_key", path, false, &key, err);
+    if (rc == 0 && (!cert) != (!key))
+        rc = error_set(err, "%s: TLS needs both \"tls_cert\" and \"tls_key\"", path);
+    if (rc == 0 && cert)
+    {
+        rc = config_read_text("tls_cert", cert, &c->tls_cert, err);
+        if (rc == 0)
+            rc = config_read_text("tls_key", key, &c->tls_key, err);
+    }
+    free(cert);
+    free(key);
     if (rc == 0)
         rc = config_get_string(o, "pg_bin", path, false, &c->pg_bin, err);
     if (rc == 0)
@@ -94,6 +110,8 @@ nodemgr_config_free(NodeManagerConfig *c)
     secret_free(c->token);
     free(c->pool);
     free(c->pg_bin);
+    free(c->tls_cert);
+    secret_free(c->tls_key);
     for (size_t i = 0; i < c->ninstances; i++)
     {
         free(c->instances[i].name);

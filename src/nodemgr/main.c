@@ -17,6 +17,7 @@ static const char usage_text[] =
     "  FILE (JSON): {\"listen\": \"127.0.0.1:8081\", \"token_file\": \"/path\", \"pool\": \"/path\",\n"
     "               \"pg_bin\": \"/usr/lib/postgresql/15/bin\" (optional),\n"
     "               \"max_rate\": \"50M\" (optional: a cap on backup reads, bytes/s),\n"
+    "               \"tls_cert\": \"/path\", \"tls_key\": \"/path\" (optional, both or neither: HTTPS),\n"
     "               \"instances\": [{\"name\": N, \"pgdata\": DIR, \"pg_conn\": CONNINFO}, ...] (optional)}\n"
     "  The token (the cluster manager presents it) is read from the file only.\n";
 
@@ -45,6 +46,8 @@ run(const char *config)
         .port = nm.cfg.listen_port,
         .token = nm.cfg.token,
         .token_len = nm.cfg.token_len,
+        .tls_cert = nm.cfg.tls_cert,
+        .tls_key = nm.cfg.tls_key,
         .handle = nodemgr_api_handle,
         .ctx = &nm,
     };

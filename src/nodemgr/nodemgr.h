@@ -33,6 +33,8 @@ typedef struct NodeManagerConfig
     char *token;              /* the cluster manager presents it; never from the command line */
     size_t token_len;
     char *pool;
+    char *tls_cert;           /* PEM contents (not paths) or NULL: HTTPS when set */
+    char *tls_key;
     char *pg_bin;             /* pg_ctl's directory, or NULL: found like restore does */
     /* A cap on every backup's read rate on this host (bytes/s), 0: none;
      * a task's own max_rate can only be lower. */

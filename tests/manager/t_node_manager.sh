@@ -21,8 +21,8 @@
 # failed with "cluster manager restarted...", no new cluster backup is in
 # the pool, and a new job succeeds; start/stop and rebuild-standby tasks (a
 # standby restored from the pool and streaming again; refused onto a running
-# instance or a non-empty directory without force); SIGTERM stops every
-# daemon with exit 0.
+# instance or a non-empty directory without force); a node manager over TLS;
+# SIGTERM stops every daemon with exit 0.
 #
 # STRATA_BIN        the strata binary (default: build/strata of this checkout)
 # STRATA_TEST_WORK  a directory for the cluster (default: a new one in /tmp)
@@ -34,7 +34,7 @@ BIN=${STRATA_BIN:-$HERE/../../build/strata}
 WORK=${STRATA_TEST_WORK:-$(mktemp -d /tmp/strata-t-nodemgr.XXXXXX)}
 DIR=$WORK/cluster
 POOL=$WORK/pool
-CM_PID= NMA_PID= NMB_PID=
+CM_PID= NMA_PID= NMB_PID= NMC_PID=
 # A's cap on backup reads: a fresh instance (~30 MB) takes 10-20 s.
 RATE_A=2000000
 
@@ -61,6 +61,7 @@ kill9() {   # VAR: kill -9 the pid in $VAR
   printf -v "$1" '%s' ""
 }
 cleanup() {
+  stop_pid NMC_PID
   stop_pid CM_PID
   stop_pid NMA_PID
   stop_pid NMB_PID
@@ -416,6 +417,32 @@ if [ "$TSTATE" = succeeded ] && [ "$(sql "$S3_PORT" postgres "SELECT pg_is_in_re
     notok "rebuilt standby replication" "nm_probe not visible on shard1-3: $(sql "$S3_PORT" postgres "SELECT status FROM pg_stat_wal_receiver")"
 else
   notok "rebuild-standby" "$TSTATE $BODY"
+fi
+
+# ---- a node manager over TLS ---------------------------------------------------------------
+if command -v openssl >/dev/null; then
+  NMC_PORT=$(pick_port 25700)
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1
+  chmod 600 "$WORK/key.pem"
+  cat >"$WORK/nm-c.json" <<JSON
+{"listen": "127.0.0.1:$NMC_PORT", "token_file": "$WORK/node.token", "pool": "$POOL",
+ "tls_cert": "$WORK/cert.pem", "tls_key": "$WORK/key.pem"}
+JSON
+  "$BIN" node-manager --config "$WORK/nm-c.json" >>"$WORK/nm-c.log" 2>&1 &
+  NMC_PID=$!
+  for ((i = 0; i < 300; i++)); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$WORK/cert.pem" "https://127.0.0.1:$NMC_PORT/api/v1/tasks")" != 000 ] && break
+    sleep 0.1
+  done
+  c1=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$WORK/cert.pem" -H "Authorization: Bearer $NTOKEN" \
+    "https://127.0.0.1:$NMC_PORT/api/v1/tasks")
+  c2=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$WORK/cert.pem" "https://127.0.0.1:$NMC_PORT/api/v1/tasks")
+  c3=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NMC_PORT/api/v1/tasks")
+  stop_pid NMC_PID
+  [ "$c1" = 200 ] && [ "$c2" = 401 ] && [ "$c3" != 200 ] && [ "$STOP_RC" = 0 ] &&
+    ok "node manager over TLS: HTTPS with the token 200, without 401, plain HTTP refused; SIGTERM exit 0" ||
+    notok "node manager over TLS" "with token $c1, without $c2, plain http $c3, exit $STOP_RC: $(tail -n 3 "$WORK/nm-c.log")"
 fi
 
 # ---- SIGTERM --------------------------------------------------------------------------------
