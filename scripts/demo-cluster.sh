@@ -2,9 +2,13 @@
 # strata cluster demo (second half of make demo): a sharded cluster
 # (metadata + 2 shards, each primary + 2 standbys, one compute node) under a
 # 2PC bank-transfer workload and a consistency point every 2 s; a cluster
-# backup from the standbys; the workload keeps running; a restore to a time
-# into a NEW cluster; the consistency checker and the restored compute node
-# prove it consistent. Exits non-zero if the restored cluster is not.
+# manager and a node manager run it: the CLI asks the cluster manager for a
+# cluster backup (the node manager backs up each standby), the workload
+# keeps running, then for a restore to a time into a NEW cluster; the
+# consistency checker and the restored compute node prove it consistent.
+# Exits non-zero if the restored cluster is not. Prints the web UI's URL;
+# DEMO_KEEP=1 leaves everything running to look at it (the stop command is
+# printed).
 #
 # As root, everything PostgreSQL runs as the user `strata` from a copy in
 # /tmp (PostgreSQL refuses root). Every process started is stopped by pid.
@@ -23,12 +27,14 @@ if [ "${1:-}" != --inner ]; then
     id strata >/dev/null 2>&1 || { echo "demo: user strata missing (scripts/install-deps.sh)" >&2; exit 1; }
     chown -R strata: "$WORK"
     runuser -u strata -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 TZ=UTC \
+      DEMO_KEEP="${DEMO_KEEP:-0}" \
       bash "$WORK/scripts/demo-cluster.sh" --inner "$WORK"
   else
     bash "$WORK/scripts/demo-cluster.sh" --inner "$WORK"
   fi
   rc=$?
-  if [ "$rc" -eq 0 ]; then rm -rf "$WORK"; else echo "demo: files kept in $WORK"; fi
+  if [ "${DEMO_KEEP:-0}" = 1 ]; then :
+  elif [ "$rc" -eq 0 ]; then rm -rf "$WORK"; else echo "demo: files kept in $WORK"; fi
   exit "$rc"
 fi
 
@@ -41,7 +47,12 @@ NEW=$WORK/restored
 SRC_PORT=${DEMO_CLUSTER_PORT:-28500}
 NEW_PORT=$((SRC_PORT + 100))
 PSQL=/usr/lib/postgresql/15/bin/psql
-WL_PID= CP_PID=
+MGR_PORT=$((SRC_PORT + 80))
+NM_PORT=$((SRC_PORT + 90))
+MGR_URL=http://127.0.0.1:$MGR_PORT
+TOKEN=$WORK/manager.token
+NODE_TOKEN=$WORK/node.token
+WL_PID= CP_PID= MGR_PID= NM_PID=
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '\n== %s\n' "$*"; }
@@ -61,7 +72,17 @@ stop_restored() {
     kill -KILL "$pid" 2>/dev/null
   done
 }
+stop_daemon() {   # PID: SIGTERM, then SIGKILL after 20 s
+  [ -n "$1" ] || return 0
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 1 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
 cleanup() {
+  if [ "${DEMO_KEEP:-0}" = 1 ] && [ "${DEMO_DONE:-0}" = 1 ]; then return 0; fi
+  stop_daemon "$MGR_PID"
+  stop_daemon "$NM_PID"
   [ -n "$CP_PID" ] && kill "$CP_PID" 2>/dev/null && wait "$CP_PID" 2>/dev/null
   [ -n "$WL_PID" ] && kill "$WL_PID" 2>/dev/null && wait "$WL_PID" 2>/dev/null
   stop_restored
@@ -88,11 +109,49 @@ WL_PID=$!
 CP_PID=$!
 sleep 4
 
-say "cluster backup from the standbys, under load"
+say "the cluster manager (API + web UI on $MGR_URL) and a node manager (port $NM_PORT)"
+# Tokens: in files only (never on a command line, which every user can read).
+openssl rand -hex 24 >"$TOKEN"
+openssl rand -hex 24 >"$NODE_TOKEN"
+chmod 600 "$TOKEN" "$NODE_TOKEN"
+cat >"$WORK/node-manager.json" <<JSON
+{"listen": "127.0.0.1:$NM_PORT", "token_file": "$NODE_TOKEN", "pool": "$POOL",
+ "pg_bin": "/usr/lib/postgresql/15/bin"}
+JSON
+cat >"$WORK/cluster-manager.json" <<JSON
+{"listen": "127.0.0.1:$MGR_PORT", "token_file": "$TOKEN", "meta_conn": "$META_CONN", "pool": "$POOL",
+ "node_managers": {"127.0.0.1": "http://127.0.0.1:$NM_PORT"}, "node_token_file": "$NODE_TOKEN",
+ "restore_root": "$WORK/restored-root", "restore_ports": "$NEW_PORT-$((NEW_PORT + 49))"}
+JSON
+"$S" node-manager --config "$WORK/node-manager.json" >"$WORK/node-manager.log" 2>&1 &
+NM_PID=$!
+"$S" cluster-manager --config "$WORK/cluster-manager.json" >"$WORK/cluster-manager.log" 2>&1 &
+MGR_PID=$!
+api() {   # TOKEN-FILE URL: GET with the bearer token
+  curl -sf -H "Authorization: Bearer $(cat "$1")" "$2"
+}
+up=0
+for _ in $(seq 1 100); do
+  if api "$TOKEN" "$MGR_URL/api/v1/clusters" >/dev/null 2>&1 &&
+     api "$NODE_TOKEN" "http://127.0.0.1:$NM_PORT/api/v1/tasks" >/dev/null 2>&1; then up=1; break; fi
+  kill -0 "$MGR_PID" 2>/dev/null && kill -0 "$NM_PID" 2>/dev/null || break
+  sleep 0.1
+done
+[ "$up" = 1 ] || die "the managers did not start: $(tail -n 3 "$WORK/cluster-manager.log" "$WORK/node-manager.log")"
+echo "web UI: $MGR_URL/  (API token in $TOKEN)"
+export STRATA_MANAGER=$MGR_URL STRATA_TOKEN_FILE=$TOKEN
+
+say "cluster backup from the standbys, under load: strata backup --manager $MGR_URL --cluster demo"
 B0=$(now)
-"$S" backup --cluster demo --meta-conn "$META_CONN" --pool "$POOL" --jobs 1 --output json > "$WORK/backup.json" \
-  || die "cluster backup failed"
+"$S" backup --cluster demo --output json > "$WORK/backup-job.json" || die "cluster backup job failed"
 BACKUP_SECS=$(secs "$B0" "$(now)")
+BACKUP_ID=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['result']['backup'])" "$WORK/backup-job.json") ||
+  die "no backup id in the job: $(cat "$WORK/backup-job.json")"
+api "$TOKEN" "$MGR_URL/api/v1/clusters/demo/backups" |
+  python3 -c "import json,sys; print(json.dumps([b for b in json.load(sys.stdin)['backups'] if b['id'] == sys.argv[1]][0]))" \
+    "$BACKUP_ID" > "$WORK/backup.json" || die "backup $BACKUP_ID is not listed by the cluster manager"
+echo "node backups done by the node manager: $(api "$NODE_TOKEN" "http://127.0.0.1:$NM_PORT/api/v1/tasks" |
+  python3 -c "import json,sys; print(sum(1 for t in json.load(sys.stdin)['tasks'] if t.get('kind') == 'backup' and t.get('state') == 'succeeded'))")"
 python3 - "$WORK/backup.json" <<'PY'
 import json, sys
 b = json.load(open(sys.argv[1]))
@@ -112,8 +171,10 @@ SRC_DECISIONS=$($PSQL -h 127.0.0.1 -p "$META_PORT" -d strata -Atc "SELECT count(
 
 say "restore cluster 'demo' to $TARGET into a NEW cluster 'demo_restored' (ports from $NEW_PORT)"
 R0=$(now)
-"$S" restore --cluster demo --to demo_restored --pool "$POOL" --dir "$NEW" --base-port "$NEW_PORT" \
-  --time "$TARGET" --output json > "$WORK/restore.json" || die "cluster restore failed"
+"$S" restore --cluster demo --to demo_restored --dir "$NEW" --base-port "$NEW_PORT" \
+  --time "$TARGET" --output json > "$WORK/restore-job.json" || die "cluster restore job failed"
+python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['result']))" "$WORK/restore-job.json" \
+  > "$WORK/restore.json" || die "no restore report in the job: $(cat "$WORK/restore-job.json")"
 RESTORE_SECS=$(secs "$R0" "$(now)")
 kill "$CP_PID" 2>/dev/null; wait "$CP_PID" 2>/dev/null; CP_PID=
 python3 - "$WORK/restore.json" <<'PY'
@@ -158,6 +219,12 @@ except Exception:
 PY
 echo "cluster backup: ${BACKUP_SECS} s; cluster restore (10 instances, resolution included): ${RESTORE_SECS} s"
 echo "commit decisions: ${SRC_DECISIONS} in the source at the target time + 5 s, ${RESTORED_DECISIONS} in the restored cluster"
+echo "web UI: $MGR_URL/ (token in $TOKEN): both clusters, the backup, the jobs"
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+  DEMO_DONE=1
+  echo "DEMO_KEEP=1: everything keeps running. Stop it with:"
+  echo "  kill $MGR_PID $NM_PID; for f in $NEW/*/*/postmaster.pid; do kill -INT \$(head -1 \$f); done; bash $WORK/scripts/cluster.sh destroy $SRC"
+fi
 if [ "$CONSISTENT" -eq 0 ]; then
   echo "RESULT: PASS: the restored cluster is consistent across shards"
 else
