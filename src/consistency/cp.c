@@ -177,8 +177,11 @@ cp_create(const char *cluster, const char *name, const CpMember *members, size_t
         double deadline = t0 + timeout_ms / 1000.0;
         for (size_t i = 0; i < n && rc == 0; i++)
         {
-            const char *sql = i == 0 ? "SELECT pg_create_restore_point($1)::text, clock_timestamp()::text, "
-                                       "extract(epoch from clock_timestamp())::text"
+            /* One clock reading for both forms of the CP's time: two calls
+             * of clock_timestamp() differ by microseconds, and a restore to
+             * the text time would then miss the CP by that much. */
+            const char *sql = i == 0 ? "SELECT lsn, t::text, extract(epoch from t)::text FROM "
+                                       "(SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS t) cp"
                                      : "SELECT pg_create_restore_point($1)::text";
             if (!PQsendQueryParams(conns[i], sql, 1, NULL, params, NULL, NULL, 0))
                 rc = error_set(err, "%s primary: cannot send the restore point: %s", members[i].set,
