@@ -398,12 +398,14 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
     gmtime_r(&started, &tm);
     strftime(id, sizeof(id), "%Y%m%d-%H%M%SC", &tm);
     double t0 = now_seconds();
+    bool sets_started = false;
     if (rc == 0)
     {
         log_info("cluster backup %s of %s: %zu replica set(s) from standbys, in parallel", id, t.name, nsets);
         pthread_t *threads = xcalloc(nsets, sizeof(pthread_t));
         bool *running = xcalloc(nsets, sizeof(bool));
         shared.running = nsets;
+        sets_started = true;
         for (size_t i = 0; i < nsets; i++)
         {
             running[i] = pthread_create(&threads[i], NULL, set_job_main, &jobs[i]) == 0;
@@ -532,8 +534,9 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         else
             json_object_put(m);
     }
-    if (rc == 0)
-        report_progress(o, "complete", jobs, nsets, &shared);
+    /* The last word: "complete", or "failed" with each set's state. */
+    if (sets_started)
+        report_progress(o, rc == 0 ? "complete" : "failed", jobs, nsets, &shared);
     if (rc != 0)
         error_prefix(err, "cluster backup %s of %s failed: ", id, t.name);
     cp_free(&cp);

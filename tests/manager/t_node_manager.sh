@@ -259,9 +259,10 @@ if [ "$CODE" = 202 ] && wait_job_progress "$JOB1"; then
 else
   notok "job progress" "$CODE state $STATE: $BODY"
 fi
-if wait_job "$JOB1" 300 && [ "$STATE" = succeeded ]; then
+if wait_job "$JOB1" 300 && [ "$STATE" = succeeded ] && [ "$(jf .progress.phase)" = complete ] &&
+  [ "$(jf '[.progress.sets[] | select(.state == "succeeded")] | length')" = 2 ]; then
   B1=$(jf .result.backup)
-  ok "backup job $JOB1 succeeded: cluster backup $B1"
+  ok "backup job $JOB1 succeeded: cluster backup $B1, last progress: complete, both sets succeeded"
 else
   notok "backup job $JOB1" "state '$STATE': $BODY"
 fi
