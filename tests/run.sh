@@ -121,6 +121,10 @@ else
 fi
 
 # ---- integration tests ------------------------------------------------------
+# Tests start in WORK: the repository (a clean clone under a root-only
+# mktemp dir, in CI) may be unreadable to the test user, and PostgreSQL's
+# programs warn on stderr when they cannot return to their start directory.
+cd "$WORK" || exit 1
 if [ "$(id -u)" -eq 0 ]; then
   if ! id "$RUN_USER" >/dev/null 2>&1; then
     result "not ok - setup: user $RUN_USER does not exist (scripts/install-deps.sh creates it)"
