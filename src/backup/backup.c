@@ -47,6 +47,8 @@ static const char usage_text[] =
     "  --compress ALGO         zstd (default), lz4 or none\n"
     "  --compress-level N      compression level (zstd default 3, lz4 1)\n"
     "  --max-rate RATE         read at most RATE bytes/s (K, M, G suffixes)\n"
+    "  --nice N                raise the nice value of the reading/compressing threads by N\n"
+    "                          (0-19, default 10): the databases on the host keep their CPU\n"
     "  --archive-timeout SEC   how long to wait for the backup's WAL to reach the pool (default 60)\n"
     "  --label TEXT            a label stored with the backup\n"
     "  --cluster NAME --meta-conn CONNINFO [--shard S] [--cp-timeout-ms MS]\n"
@@ -66,6 +68,7 @@ enum
     OPT_COMPRESS,
     OPT_LEVEL,
     OPT_MAXRATE,
+    OPT_NICE,
     OPT_ARCHIVE_TIMEOUT,
     OPT_LABEL,
     OPT_CLUSTER,
@@ -211,6 +214,9 @@ backup_options_defaults(BackupOptions *o)
     o->level = compression_default_level(COMPRESS_ZSTD);
     o->archive_timeout = 60;
     o->cp_timeout_ms = 2000;
+    /* A backup shares its host with databases (a standby, often a primary
+     * of another set): it should use the CPU they leave idle. */
+    o->nice = 10;
 }
 
 static int
@@ -225,6 +231,7 @@ parse_options(int argc, char **argv, BackupOptions *o)
         {"compress", required_argument, NULL, OPT_COMPRESS},
         {"compress-level", required_argument, NULL, OPT_LEVEL},
         {"max-rate", required_argument, NULL, OPT_MAXRATE},
+        {"nice", required_argument, NULL, OPT_NICE},
         {"archive-timeout", required_argument, NULL, OPT_ARCHIVE_TIMEOUT},
         {"label", required_argument, NULL, OPT_LABEL},
         {"cluster", required_argument, NULL, OPT_CLUSTER},
@@ -274,6 +281,11 @@ parse_options(int argc, char **argv, BackupOptions *o)
             case OPT_MAXRATE:
                 if (parse_size(optarg, &o->max_rate, &err) != 0 || o->max_rate == 0)
                     return cli_usage_error("backup", "--max-rate: %s", o->max_rate == 0 ? "must be above 0" : err.msg);
+                break;
+            case OPT_NICE:
+                if (parse_int_range(optarg, 0, 19, &v, &err) != 0)
+                    return cli_usage_error("backup", "--nice: %s", err.msg);
+                o->nice = (int) v;
                 break;
             case OPT_ARCHIVE_TIMEOUT:
                 if (parse_int_range(optarg, 1, 86400, &v, &err) != 0)
@@ -576,7 +588,7 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         for (int i = 0; i < o->jobs; i++)
             cx.buffers[i] = xmalloc(READ_BUFFER);
         progress_start(&cx.progress, "backup", total_bytes, o->co.quiet);
-        rc = workers_run(o->jobs, m.nfiles, copy_file, &cx, err);
+        rc = workers_run_niced(o->jobs, o->nice, m.nfiles, copy_file, &cx, err);
         progress_finish(&cx.progress);
     }
     /* 3. Stop. */

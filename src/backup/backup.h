@@ -20,6 +20,7 @@ typedef struct BackupOptions
     Compression compression;
     int level;
     uint64_t max_rate;
+    int nice;                 /* added to the worker threads' nice value (0..19) */
     int archive_timeout;
     const char *label;
     /* Cluster mode (DESIGN §3): every replica set of a registered cluster. */

@@ -1,6 +1,10 @@
 #include "common/workers.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@ typedef struct WorkerArg
 {
     WorkerPool *pool;
     int id;
+    int nice;
 } WorkerArg;
 
 static void *
@@ -30,6 +35,19 @@ worker_main(void *arg)
 {
     WorkerArg *wa = arg;
     WorkerPool *pool = wa->pool;
+    if (wa->nice > 0)
+    {
+        /* Linux keeps a nice value per thread; a failure only costs the
+         * politeness, not the backup. */
+        pid_t tid = (pid_t) syscall(SYS_gettid);
+        errno = 0;
+        int cur = getpriority(PRIO_PROCESS, (id_t) tid);
+        if (errno == 0)
+        {
+            int want = cur + wa->nice > 19 ? 19 : cur + wa->nice;
+            (void) setpriority(PRIO_PROCESS, (id_t) tid, want);
+        }
+    }
     Error err;
     error_clear(&err);
     while (!atomic_load(&pool->failed))
@@ -55,6 +73,12 @@ worker_main(void *arg)
 int
 workers_run(int nworkers, size_t count, WorkerTask task, void *ctx, Error *err)
 {
+    return workers_run_niced(nworkers, 0, count, task, ctx, err);
+}
+
+int
+workers_run_niced(int nworkers, int nice, size_t count, WorkerTask task, void *ctx, Error *err)
+{
     if (nworkers < 1)
         nworkers = 1;
     if ((size_t) nworkers > count)
@@ -72,14 +96,21 @@ workers_run(int nworkers, size_t count, WorkerTask task, void *ctx, Error *err)
     {
         args[i].pool = &pool;
         args[i].id = i;
+        args[i].nice = nice;
         /* A thread that cannot start leaves its share to the others. */
-        if (i > 0)
+        if (i > 0 || nice > 0)
             running[i] = pthread_create(&threads[i], NULL, worker_main, &args[i]) == 0;
     }
-    /* The calling thread is worker 0: one fewer thread, and a single-job
-     * run has no threads at all. */
-    worker_main(&args[0]);
-    for (int i = 1; i < nworkers; i++)
+    /* Without a nice value, the calling thread is worker 0: one fewer
+     * thread, and a single-job run has no threads at all. With one, it is
+     * worker 0 only if its thread could not start (at normal priority
+     * rather than not at all). */
+    if (nice == 0 || !running[0])
+    {
+        args[0].nice = 0;
+        worker_main(&args[0]);
+    }
+    for (int i = 0; i < nworkers; i++)
         if (running[i])
             pthread_join(threads[i], NULL);
     free(running);

@@ -11,5 +11,10 @@
 typedef int (*WorkerTask)(void *ctx, size_t item, int worker, Error *err);
 
 int workers_run(int nworkers, size_t count, WorkerTask task, void *ctx, Error *err);
+/* The same on threads whose nice value is raised by `nice` (0..19): a
+ * backup reading and compressing on a database host then takes the CPU the
+ * databases leave idle, not theirs. Every worker is a new thread (the
+ * caller's priority cannot be lowered and raised back without privilege). */
+int workers_run_niced(int nworkers, int nice, size_t count, WorkerTask task, void *ctx, Error *err);
 
 #endif

@@ -104,6 +104,7 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
     json_object_object_add(req, "jobs", json_object_new_int(t->opt->jobs));
     if (t->opt->max_rate > 0)
         json_object_object_add(req, "max_rate", json_object_new_int64((int64_t) t->opt->max_rate));
+    json_object_object_add(req, "nice", json_object_new_int(t->opt->nice));
     long status;
     json_object *a;
     int rc = nodemgr_call(url, d->token, "POST", "/api/v1/tasks", req, &status, &a, err);

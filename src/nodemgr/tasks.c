@@ -76,6 +76,11 @@ run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *e
         o.jobs = json_object_get_int(v);
     if (json_object_object_get_ex(t->params, "max_rate", &v))
         o.max_rate = (uint64_t) json_object_get_int64(v);
+    if (json_object_object_get_ex(t->params, "nice", &v))
+    {
+        int n = json_object_get_int(v);
+        o.nice = n < 0 ? 0 : n > 19 ? 19 : n;
+    }
     if (cfg->max_rate && (o.max_rate == 0 || o.max_rate > cfg->max_rate))
         o.max_rate = cfg->max_rate;
     o.on_progress = task_progress;
