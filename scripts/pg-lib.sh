@@ -75,8 +75,9 @@ _port_in_use() {
   local p=$1
   if command -v ss >/dev/null 2>&1; then
     # any TCP socket on that local port, not only listeners: a client's
-    # ephemeral port makes PostgreSQL's bind() fail just the same
-    [ -n "$(ss -Htan "sport = :$p" 2>/dev/null)" ] && return 0
+    # ephemeral port makes PostgreSQL's bind() fail just the same (TIME_WAIT
+    # does not: PostgreSQL binds with SO_REUSEADDR)
+    [ -n "$(ss -Htan exclude time-wait "sport = :$p" 2>/dev/null)" ] && return 0
   fi
   # something answers on it?
   (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && return 0

@@ -45,10 +45,12 @@ procs_under() {   # DIR
 }
 
 # A port is free when no TCP socket uses it: listeners, and clients whose
-# ephemeral port it is (PostgreSQL's bind() fails on either).
+# ephemeral port it is (PostgreSQL's bind() fails on either). TIME_WAIT
+# left by a stopped server does not count: PostgreSQL binds with
+# SO_REUSEADDR.
 port_free() {   # PORT
   if command -v ss >/dev/null 2>&1; then
-    [ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]
+    [ -z "$(ss -Htan exclude time-wait "sport = :$1" 2>/dev/null)" ]
   else
     ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
   fi
