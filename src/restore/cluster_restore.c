@@ -37,6 +37,7 @@
 #include "consistency/resolve.h"
 #include "pg/conn.h"
 #include "restore/cluster_restore.h"
+#include "restore/standby.h"
 
 static bool
 port_free(int port)
@@ -300,6 +301,8 @@ typedef struct PrimaryJob
     char *archive_node;
     char *sets[3];
     const char *set;
+    const TopoNode *target;             /* the new primary */
+    const RestoreExecutor *executor;
     int rc;
     Error err;
     double secs;
@@ -310,11 +313,20 @@ static void *
 primary_job_main(void *arg)
 {
     PrimaryJob *j = arg;
-    Manifest m;
-    j->rc = restore_node(&j->opt, &m, &j->secs, &j->sr, &j->err);
-    if (j->rc == 0)
-        manifest_free(&m);
+    const char *where = j->executor ? j->executor->where(j->executor, j->target) : NULL;
+    if (where)
+    {
+        log_info("replica set %s: primary %s restored by %s", j->set, j->target->name, where);
+        j->rc = j->executor->restore(j->executor, j->set, j->target, &j->opt, &j->err);
+    }
     else
+    {
+        Manifest m;
+        j->rc = restore_node(&j->opt, &m, &j->secs, &j->sr, &j->err);
+        if (j->rc == 0)
+            manifest_free(&m);
+    }
+    if (j->rc != 0)
         error_prefix(&j->err, "replica set %s: ", j->set);
     return NULL;
 }
@@ -335,56 +347,25 @@ node_backup_of(json_object *backup, const char *set)
 
 /* ---- step 4: standbys and compute ---- */
 
+/* A standby of the set's new primary, by the executor of its host or here. */
 static int
-pg_ctl_start(const char *bin, const char *dir, Error *err)
+build_standby(const RestoreOptions *o, const char *bin, const TopoNode *primary, const TopoNode *standby,
+              const char *sockdir, Error *err)
 {
-    char *pg_ctl = xprintf("%s/pg_ctl", bin), *log = xprintf("%s/strata-start.log", dir);
-    char *const argv[] = {pg_ctl, "start", "-w", "-t", "120", "-D", (char *) dir, "-l", log, NULL};
-    int rc = spawn_wait(argv, NULL, err);
-    free(pg_ctl);
-    free(log);
-    return rc;
-}
-
-static int
-append_conf(const char *dir, const char *text, Error *err)
-{
-    char *path = xprintf("%s/postgresql.auto.conf", dir);
-    Buffer b = {0};
-    int rc = read_small_file(path, &b, err);
-    if (rc == 0)
+    char *socket_setting = xprintf("unix_socket_directories=%s", sockdir);
+    const char *settings[] = {socket_setting};
+    const RestoreExecutor *ex = o->executor;
+    const char *where = ex ? ex->where(ex, standby) : NULL;
+    int rc;
+    if (where)
     {
-        buffer_append(&b, text, strlen(text));
-        rc = write_file_atomic(path, b.data, b.len, 0600, err);
+        log_info("standby %s of %s: built by %s", standby->name, primary->name, where);
+        rc = ex->standby(ex, primary, standby, settings, 1, err);
     }
-    buffer_free(&b);
-    free(path);
-    return rc;
-}
-
-static int
-build_standby(const char *bin, const TopoNode *primary, const TopoNode *standby, const char *sockdir, Error *err)
-{
-    char *bb = xprintf("%s/pg_basebackup", bin), *port = xprintf("%d", primary->port);
-    char *log = xprintf("%s.basebackup.log", standby->data_dir);
-    if (mkdir_p(standby->data_dir, 0700, err) != 0)
-        return -1;
-    char *const argv[] = {bb, "-h", "127.0.0.1", "-p", port, "-D", standby->data_dir, "-R", "-X", "stream", "-c",
-                          "fast", "-d", "dbname=postgres", NULL};
-    int rc = spawn_wait(argv, log, err);
-    if (rc == 0)
-    {
-        unlink(log);
-        char *conf = xprintf("\n# standby rebuilt by strata restore\nport = %d\nunix_socket_directories = '%s'\n",
-                             standby->port, sockdir);
-        rc = append_conf(standby->data_dir, conf, err);
-        free(conf);
-    }
-    if (rc == 0)
-        rc = pg_ctl_start(bin, standby->data_dir, err);
-    free(bb);
-    free(port);
-    free(log);
+    else
+        rc = standby_build(bin, primary->host ? primary->host : "127.0.0.1", primary->port, standby->data_dir,
+                           standby->port, settings, 1, err);
+    free(socket_setting);
     if (rc != 0)
         error_prefix(err, "rebuilding standby %s: ", standby->name);
     return rc;
@@ -429,11 +410,11 @@ build_compute(const char *bin, const Topology *t, const TopoNode *node, const ch
         char *conf = xprintf("port = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\n"
                              "shared_buffers = 16MB\nmax_connections = 40\n",
                              node->port, sockdir);
-        rc = append_conf(node->data_dir, conf, err);
+        rc = auto_conf_append(node->data_dir, conf, err);
         free(conf);
     }
     if (rc == 0)
-        rc = pg_ctl_start(bin, node->data_dir, err);
+        rc = instance_pg_ctl_start(bin, node->data_dir, err);
     if (rc == 0)
     {
         char *sql = xprintf("CREATE DATABASE %s", t->database);
@@ -511,6 +492,8 @@ primary_job_setup(PrimaryJob *j, const RestoreOptions *o, const char *set, const
 {
     restore_options_defaults(&j->opt);
     j->set = set;
+    j->target = node;
+    j->executor = o->executor;
     j->node = xprintf("%s/%s", o->cluster, set);
     j->backup = xstrdup(backup);
     j->archive_node = xprintf("%s/%s", to, set);
@@ -910,7 +893,7 @@ restore_cluster(RestoreOptions *o, json_object **result, Error *err)
         const TopoNode *primary = topology_primary(sets[i]);
         for (size_t k = 0; k < sets[i]->nnodes && rc == 0; k++)
             if (sets[i]->nodes[k].role == NODE_STANDBY)
-                rc = build_standby(bin, primary, &sets[i]->nodes[k], sockdir, err);
+                rc = build_standby(o, bin, primary, &sets[i]->nodes[k], sockdir, err);
     }
     for (size_t i = 0; i < t.ncompute && rc == 0; i++)
         rc = build_compute(bin, &t, &t.compute[i], sockdir, err);

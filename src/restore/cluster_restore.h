@@ -3,7 +3,31 @@
 #ifndef STRATA_CLUSTER_RESTORE_H
 #define STRATA_CLUSTER_RESTORE_H
 
+#include "cluster/topology.h"
 #include "restore/restore.h"
+
+/* Who restores a replica set's new primary (step 3) and builds its
+ * standbys (step 4). cluster_restore() uses RestoreOptions.executor when
+ * set and its `where` names someone for the new node's host (the cluster
+ * manager: that host's node manager); else this process does it, as the
+ * CLI always does. The compute nodes, the catalog rewrite and the 2PC
+ * resolution are SQL against the new nodes: always done here. */
+typedef struct RestoreExecutor
+{
+    /* Who works on `node` (a node manager's URL), NULL: in-process. */
+    const char *(*where)(const struct RestoreExecutor *ex, const TopoNode *node);
+    /* Restores and starts `node`, the new primary of replica set `set`,
+     * as restore_node(opt) would: opt->co.node (the pool node),
+     * backup_id, target_dir, port, target, action, sets, archive_node.
+     * 0 once it runs at its target; -1 with err naming node and executor. */
+    int (*restore)(const struct RestoreExecutor *ex, const char *set, const TopoNode *node, const RestoreOptions *opt,
+                   Error *err);
+    /* Builds `standby` (data_dir, port; "name=value" settings) as a
+     * streaming standby of `primary` and starts it, as standby_build(). */
+    int (*standby)(const struct RestoreExecutor *ex, const TopoNode *primary, const TopoNode *standby,
+                   const char *const *settings, size_t nsettings, Error *err);
+    void *arg;
+} RestoreExecutor;
 
 /* Prints the report (text, or JSON with o->co.json). */
 int cluster_restore(RestoreOptions *o, Error *err);

@@ -478,6 +478,8 @@ restore_file(void *ctx, size_t item, int worker, Error *err)
                 break;
             ratelimit_take(&rx->rate, n);
             progress_add(&rx->progress, (uint64_t) ((double) n * ((double) f->size / (double) (f->stored_size ? f->stored_size : 1))));
+            if (rx->opt->on_progress)
+                rx->opt->on_progress(rx->opt->progress_arg, atomic_load(&rx->progress.done), rx->m->size);
         }
         if (rc == 0)
             rc = stage_finish(head, err);

@@ -8,6 +8,8 @@
 #include "restore/start.h"
 #include "restore/target.h"
 
+struct RestoreExecutor;
+
 typedef struct RestoreOptions
 {
     CommonOptions co;
@@ -36,6 +38,14 @@ typedef struct RestoreOptions
     const char *gtxid;         /* --gtxid G */
     const char *meta_conn;     /* the source's metadata primary, read-only (for --gtxid, --shard) */
     const char *shard;         /* one shard alone */
+    /* Who restores a cluster's primaries and builds its standbys (the
+     * cluster manager: node managers; cluster_restore.h); NULL: this
+     * process, as the CLI does. */
+    const struct RestoreExecutor *executor;
+    /* Bytes written into the data directory so far, of the backup's size;
+     * called from the copying threads. */
+    void (*on_progress)(void *arg, uint64_t bytes_done, uint64_t bytes_total);
+    void *progress_arg;
 } RestoreOptions;
 
 void restore_options_defaults(RestoreOptions *o);
