@@ -16,6 +16,7 @@
 #include "nodemgr/nodemgr.h"
 #include "pg/conn.h"
 #include "restore/restore.h"
+#include "restore/standby.h"
 #include "restore/start.h"
 
 /* What a task runs; params already validated by task_submit. */
@@ -267,6 +268,163 @@ run_rebuild_standby(Task *t, const NodeManagerConfig *cfg, json_object **result,
     return rc;
 }
 
+/* "settings": {"name": "value", ...} as "name=value" strings (validated
+ * by task_submit); caller frees each and the array. */
+static char **
+settings_list(json_object *params, size_t *n)
+{
+    json_object *settings;
+    *n = 0;
+    if (!json_object_object_get_ex(params, "settings", &settings) || !json_object_is_type(settings, json_type_object))
+        return NULL;
+    char **list = xcalloc((size_t) json_object_object_length(settings) + 1, sizeof(char *));
+    json_object_object_foreach(settings, key, val)
+        list[(*n)++] = xprintf("%s=%s", key, json_object_get_string(val));
+    return list;
+}
+
+static void
+settings_free(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* "target": {"kind": "latest"|"name"|"time"|"xid"|"lsn"|"immediate",
+ * "value": ...}, parsed as `strata restore` parses its flags; absent:
+ * latest. */
+static int
+target_from_json(json_object *params, Target *t, Error *err)
+{
+    json_object *target, *v;
+    memset(t, 0, sizeof(*t));
+    if (!json_object_object_get_ex(params, "target", &target) || json_object_is_type(target, json_type_null))
+        return 0;
+    if (!json_object_is_type(target, json_type_object))
+        return error_set(err, "\"target\" must be an object {\"kind\": ..., \"value\": ...}");
+    const char *kind = json_object_object_get_ex(target, "kind", &v) && json_object_is_type(v, json_type_string)
+                           ? json_object_get_string(v) : NULL;
+    const char *value = json_object_object_get_ex(target, "value", &v) && json_object_is_type(v, json_type_string)
+                            ? json_object_get_string(v) : NULL;
+    if (!kind)
+        return error_set(err, "\"target\" needs \"kind\": latest, name, time, xid, lsn or immediate");
+    if (!strcmp(kind, "latest") || !strcmp(kind, "immediate"))
+    {
+        t->kind = !strcmp(kind, "latest") ? TARGET_LATEST : TARGET_IMMEDIATE;
+        return 0;
+    }
+    int (*parse)(const char *, Target *, Error *) = !strcmp(kind, "name") ? target_parse_name
+                                                   : !strcmp(kind, "time") ? target_parse_time
+                                                   : !strcmp(kind, "xid") ? target_parse_xid
+                                                   : !strcmp(kind, "lsn") ? target_parse_lsn : NULL;
+    if (!parse)
+        return error_set(err, "unknown target kind '%s': latest, name, time, xid, lsn or immediate", kind);
+    if (!value)
+        return error_set(err, "target kind '%s' needs a string \"value\"", kind);
+    if (parse(value, t, err) != 0)
+        return error_prefix(err, "\"target\": ");
+    return 0;
+}
+
+/* A node restored from the pool (as `strata restore --start` does): the
+ * backup ("backup", or the newest one the target needs) of "pool_node"
+ * into "target_dir" (new or empty), recovered to "target", archiving into
+ * "archive_node", started on "port" with "settings"; what the cluster
+ * manager sends for each replica set's new primary of a cluster restore. */
+static int
+run_restore(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
+{
+    json_object *v;
+    RestoreOptions o;
+    restore_options_defaults(&o);
+    o.co.pool = cfg->pool;
+    o.co.quiet = true;
+    o.co.node = param_string(t->params, "pool_node");
+    o.backup_id = param_string(t->params, "backup");
+    o.target_dir = param_string(t->params, "target_dir");
+    o.archive_node = param_string(t->params, "archive_node");
+    o.port = json_object_get_int(json_object_object_get_ex(t->params, "port", &v) ? v : NULL);
+    if (json_object_object_get_ex(t->params, "jobs", &v))
+        o.jobs = json_object_get_int(v);
+    if (param_string(t->params, "action"))
+        o.action = param_string(t->params, "action");
+    if (json_object_object_get_ex(t->params, "start_timeout", &v))
+        o.start_timeout = json_object_get_int(v);
+    o.start = !json_object_object_get_ex(t->params, "start", &v) || json_object_get_boolean(v);
+    o.max_rate = cfg->max_rate;
+    o.pg_bin = cfg->pg_bin;
+    o.on_progress = task_progress;
+    o.progress_arg = t;
+    size_t nsettings;
+    char **settings = settings_list(t->params, &nsettings);
+    o.sets = (const char **) settings;
+    o.nsets = nsettings;
+    int rc = target_from_json(t->params, &o.target, err);
+    Manifest m;
+    double secs = 0;
+    StartResult sr = {0};
+    if (rc == 0)
+        rc = restore_node(&o, &m, &secs, &sr, err);
+    if (rc == 0)
+    {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "backup", json_object_new_string(m.id));
+        json_object_object_add(r, "target_dir", json_object_new_string(o.target_dir));
+        json_object_object_add(r, "size", json_object_new_int64((int64_t) m.size));
+        json_object_object_add(r, "seconds", json_object_new_double(secs));
+        json_object_object_add(r, "started", json_object_new_boolean(sr.started));
+        if (sr.started)
+        {
+            json_object_object_add(r, "state", json_object_new_string(sr.state));
+            json_object_object_add(r, "reached_lsn", json_object_new_string(sr.reached_lsn));
+            json_object_object_add(r, "reached_time", sr.reached_time[0] ? json_object_new_string(sr.reached_time)
+                                                                         : NULL);
+            json_object_object_add(r, "timeline", json_object_new_int64(sr.timeline));
+            json_object_object_add(r, "pid", json_object_new_int64(sr.pid));
+            json_object_object_add(r, "port", json_object_new_int(sr.port));
+        }
+        *result = r;
+        manifest_free(&m);
+    }
+    else
+        error_prefix(err, "restoring %s of pool node %s into %s: ", o.backup_id ? o.backup_id : "a backup", o.co.node,
+                     o.target_dir);
+    target_free(&o.target);
+    settings_free(settings, nsettings);
+    return rc;
+}
+
+/* A streaming standby of a running primary ("primary_host",
+ * "primary_port") built with pg_basebackup into "pgdata", on "port" with
+ * "settings", started: a restored cluster's standbys (standby_build). */
+static int
+run_standby(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
+{
+    json_object *v;
+    const char *pgdata = param_string(t->params, "pgdata");
+    const char *host = param_string(t->params, "primary_host");
+    int primary_port = json_object_get_int(json_object_object_get_ex(t->params, "primary_port", &v) ? v : NULL);
+    int port = json_object_get_int(json_object_object_get_ex(t->params, "port", &v) ? v : NULL);
+    size_t nsettings;
+    char **settings = settings_list(t->params, &nsettings);
+    char *bin = pg_bin_dir(cfg->pg_bin, 150000);
+    double t0 = now_seconds();
+    int rc = standby_build(bin, host, primary_port, pgdata, port, (const char *const *) settings, nsettings, err);
+    if (rc == 0)
+    {
+        *result = json_object_new_object();
+        json_object_object_add(*result, "pgdata", json_object_new_string(pgdata));
+        json_object_object_add(*result, "port", json_object_new_int(port));
+        json_object_object_add(*result, "seconds", json_object_new_double(now_seconds() - t0));
+    }
+    else
+        error_prefix(err, "building a standby of %s:%d in %s: ", host, primary_port, pgdata);
+    free(bin);
+    settings_free(settings, nsettings);
+    return rc;
+}
+
 /* ---- the table ---- */
 
 static void *
@@ -422,17 +580,124 @@ check_strings(json_object *params, const char *const *keys, Error *err)
     return 0;
 }
 
+#define TASK_KINDS "backup, start, stop, archive-status, rebuild-standby, restore or standby"
+
+/* An integer member in [lo, hi]; required or, when absent, fine. */
+static int
+check_int(json_object *params, const char *key, bool required, int64_t lo, int64_t hi, const char *what, Error *err)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(params, key, &v))
+        return required ? error_set(err, "\"%s\" is required: %s, %lld-%lld", key, what, (long long) lo,
+                                    (long long) hi) : 0;
+    if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < lo || json_object_get_int64(v) > hi)
+        return error_set(err, "\"%s\" must be an integer from %lld to %lld (%s)", key, (long long) lo, (long long) hi,
+                         what);
+    return 0;
+}
+
+/* "settings": an object of strings, names of PostgreSQL settings. */
+static int
+check_settings(json_object *params, Error *err)
+{
+    json_object *settings;
+    if (!json_object_object_get_ex(params, "settings", &settings))
+        return 0;
+    if (!json_object_is_type(settings, json_type_object))
+        return error_set(err, "\"settings\" must be an object {\"name\": \"value\"}");
+    json_object_object_foreach(settings, key, val)
+    {
+        bool name_ok = key[0] != '\0' && strlen(key) < 64;
+        for (const char *c = key; *c && name_ok; c++)
+            name_ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '.';
+        if (!name_ok)
+            return error_set(err, "\"settings\": '%s' is not a PostgreSQL setting name (lower-case letters, digits, "
+                                  "'_', '.')", key);
+        if (!json_object_is_type(val, json_type_string) || strpbrk(json_object_get_string(val), "\n\r"))
+            return error_set(err, "\"settings\": the value of %s must be a string on one line", key);
+    }
+    return 0;
+}
+
+/* A data directory a task creates: absolute, and one of the configured
+ * instances' when any are. */
+static int
+check_new_dir(const NodeManagerConfig *cfg, const char *key, const char *dir, int *status, Error *err)
+{
+    *status = 400;
+    if (!dir)
+        return error_set(err, "\"%s\" is required: the new data directory", key);
+    if (dir[0] != '/' || strstr(dir, "/../"))
+        return error_set(err, "\"%s\" must be an absolute path without '..', not '%s'", key, dir);
+    if (cfg->ninstances > 0)
+    {
+        bool known = false;
+        for (size_t i = 0; i < cfg->ninstances && !known; i++)
+            known = !strcmp(cfg->instances[i].pgdata, dir);
+        if (!known)
+        {
+            *status = 403;
+            return error_set(err, "data directory %s is not one of this node manager's instances", dir);
+        }
+    }
+    return 0;
+}
+
+static int
+check_restore(const NodeManagerConfig *cfg, json_object *params, int *status, Error *err)
+{
+    if (check_new_dir(cfg, "target_dir", param_string(params, "target_dir"), status, err) != 0)
+        return -1;
+    const char *node = param_string(params, "pool_node"), *archive = param_string(params, "archive_node");
+    const char *action = param_string(params, "action");
+    json_object *v;
+    if (!node || !pool_node_ok(node))
+        return error_set(err, "\"pool_node\" is required: a valid pool node name (the backed-up node's, e.g. c1/shard1)");
+    if (archive && !pool_node_ok(archive))
+        return error_set(err, "\"archive_node\" '%s' is not a valid pool node name", archive);
+    if (archive && !strcmp(archive, node))
+        return error_set(err, "\"archive_node\" must differ from \"pool_node\" %s: the restored instance must not "
+                              "write into its source's archive", node);
+    if (action && strcmp(action, "promote") && strcmp(action, "pause") && strcmp(action, "shutdown"))
+        return error_set(err, "\"action\" '%s' is not promote, pause or shutdown", action);
+    if (check_int(params, "port", true, 1, 65535, "the restored instance's port", err) != 0 ||
+        check_int(params, "jobs", false, 1, 64, "parallel copy threads", err) != 0 ||
+        check_int(params, "start_timeout", false, 1, 86400, "seconds to reach the target", err) != 0 ||
+        check_settings(params, err) != 0)
+        return -1;
+    if (json_object_object_get_ex(params, "start", &v) && !json_object_is_type(v, json_type_boolean))
+        return error_set(err, "\"start\" must be true or false");
+    Target target;
+    if (target_from_json(params, &target, err) != 0)
+        return -1;
+    target_free(&target);
+    return 0;
+}
+
+static int
+check_standby(const NodeManagerConfig *cfg, json_object *params, int *status, Error *err)
+{
+    if (check_new_dir(cfg, "pgdata", param_string(params, "pgdata"), status, err) != 0)
+        return -1;
+    if (!param_string(params, "primary_host"))
+        return error_set(err, "\"primary_host\" is required: the host of the primary to stream from");
+    if (check_int(params, "primary_port", true, 1, 65535, "the primary's port", err) != 0 ||
+        check_int(params, "port", true, 1, 65535, "the standby's port", err) != 0 || check_settings(params, err) != 0)
+        return -1;
+    return 0;
+}
+
 int
 task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err)
 {
     *status = 400;
     static const char *const strings[] = {"kind", "instance", "pgdata", "pg_conn", "primary_conn", "pool_node",
-                                          "backup", NULL};
+                                          "backup", "target_dir", "archive_node", "action", "primary_host", NULL};
     if (check_strings(request, strings, err) != 0)
         return -1;
     const char *kind = param_string(request, "kind");
     if (!kind)
-        return error_set(err, "\"kind\" is required: backup, start, stop, archive-status or rebuild-standby");
+        return error_set(err, "\"kind\" is required: " TASK_KINDS);
     json_object *params = json_object_get(request);
     TaskMain main = NULL;
     int rc = 0;
@@ -484,8 +749,18 @@ task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err
             (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 || json_object_get_int64(v) > 64))
             rc = error_set(err, "\"jobs\" must be an integer from 1 to 64");
     }
+    else if (!strcmp(kind, "restore"))
+    {
+        main = run_restore;
+        rc = check_restore(t->cfg, params, status, err);
+    }
+    else if (!strcmp(kind, "standby"))
+    {
+        main = run_standby;
+        rc = check_standby(t->cfg, params, status, err);
+    }
     else
-        rc = error_set(err, "unknown task kind '%s': backup, start, stop, archive-status or rebuild-standby", kind);
+        rc = error_set(err, "unknown task kind '%s': " TASK_KINDS, kind);
     if (rc != 0)
     {
         json_object_put(params);
@@ -532,8 +807,8 @@ task_json(const Task *t)
     json_object_object_add(o, "kind", json_object_new_string(t->kind));
     json_object_object_add(o, "state", json_object_new_string(task_state_name(t->state)));
     json_object_object_add(o, "reason", t->reason ? json_object_new_string(t->reason) : NULL);
-    const char *keys[] = {"instance", "pgdata", "pool_node"};
-    for (size_t i = 0; i < 3; i++)
+    const char *keys[] = {"instance", "pgdata", "pool_node", "target_dir"};
+    for (size_t i = 0; i < 4; i++)
     {
         const char *v = param_string(t->params, keys[i]);
         if (v)
