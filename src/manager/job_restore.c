@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "manager/manager.h"
+#include "nodemgr/nodemgr.h"
 #include "restore/cluster_restore.h"
 
 int
@@ -182,6 +183,16 @@ run_restore(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const ch
     o.to = to;
     o.meta_conn = cfg->meta_conn;
     o.cp = cp;
+    /* New primaries and standbys go to the node managers of their hosts,
+     * as a backup's node backups do. */
+    NodeManagerDirectory nodes = {.hosts = cfg->node_manager_hosts, .urls = cfg->node_manager_urls,
+                                  .n = cfg->n_node_managers, .token = cfg->node_token};
+    RestoreExecutor executor;
+    if (cfg->n_node_managers > 0)
+    {
+        nodemgr_restore_executor_init(&executor, &nodes);
+        o.executor = &executor;
+    }
     if (time_text && target_parse_time(time_text, &o.target, err) != 0)
         return error_prefix(err, "malformed time: ");
     char *dir = dir_param ? xstrdup(dir_param) : cfg->restore_root ? xprintf("%s/%s", cfg->restore_root, to) : NULL;

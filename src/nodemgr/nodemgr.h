@@ -16,6 +16,7 @@
 #include "backup/cluster_backup.h"
 #include "common/error.h"
 #include "daemon/daemon.h"
+#include "restore/cluster_restore.h"
 
 /* ---- the daemon ---- */
 
@@ -122,5 +123,9 @@ typedef struct NodeManagerDirectory
     const char *token;
 } NodeManagerDirectory;
 void nodemgr_executor_init(NodeExecutor *ex, const NodeManagerDirectory *dir);
+/* The executor of cluster restores through node managers: a new primary
+ * or standby on host H is restored/built by H's node manager (tasks
+ * "restore" and "standby"); a host without one, in-process. */
+void nodemgr_restore_executor_init(RestoreExecutor *ex, const NodeManagerDirectory *dir);
 
 #endif
