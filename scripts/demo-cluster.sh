@@ -176,6 +176,8 @@ R0=$(now)
 python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['result']))" "$WORK/restore-job.json" \
   > "$WORK/restore.json" || die "no restore report in the job: $(cat "$WORK/restore-job.json")"
 RESTORE_SECS=$(secs "$R0" "$(now)")
+echo "restored by the node manager: $(api "$NODE_TOKEN" "http://127.0.0.1:$NM_PORT/api/v1/tasks" |
+  python3 -c "import json,sys; t=json.load(sys.stdin)['tasks']; ok=lambda k: sum(1 for x in t if x.get('kind') == k and x.get('state') == 'succeeded'); print(f'{ok(\"restore\")} primaries (task restore), {ok(\"standby\")} standbys (task standby)')")"
 kill "$CP_PID" 2>/dev/null; wait "$CP_PID" 2>/dev/null; CP_PID=
 python3 - "$WORK/restore.json" <<'PY'
 import json, sys
