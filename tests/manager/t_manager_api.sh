@@ -22,20 +22,10 @@ DIR=$WORK/cluster
 POOL=$WORK/pool
 D_PID=
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; FAILED=1; }
-FAILED=0
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-stop_daemon() {   # SIGTERM, then SIGKILL after 60 s; sets D_RC
-  D_RC=
-  [ -n "$D_PID" ] || return 0
-  kill -TERM "$D_PID" 2>/dev/null
-  for ((i = 0; i < 600; i++)); do kill -0 "$D_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$D_PID" 2>/dev/null && kill -KILL "$D_PID" 2>/dev/null
-  wait "$D_PID" 2>/dev/null
-  D_RC=$?
-  D_PID=
-}
+stop_daemon() { stop_pid D_PID; D_RC=$STOP_RC; }   # the daemon; sets D_RC
 cleanup() {
   stop_daemon
   [ -f "$DIR/.strata-cluster" ] && bash "$CLUSTER_SH" destroy "$DIR" >/dev/null 2>&1
@@ -44,26 +34,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_base() {   # 1 shard: meta P..P+2, compute P+3, shard1 P+10..P+12
-  local b p free
-  for ((b = 25000; b <= 25080; b += 20)); do
-    free=1
-    for p in 0 1 2 3 10 11 12; do port_free $((b + p)) || free=0; done
-    [ "$free" = 1 ] && { echo "$b"; return 0; }
-  done
-  return 1
-}
-pick_port() {
-  local p
-  for ((p = 25100; p < 25200; p++)); do port_free "$p" && { echo "$p"; return 0; }; done
-  return 1
-}
-
 [ -x "$BIN" ] || { notok "setup" "no strata binary at $BIN"; exit 1; }
 command -v curl >/dev/null || { notok "setup" "curl is not installed"; exit 1; }
-BASE=$(pick_base) || { notok "setup" "no free cluster ports in 25000-25099"; exit 1; }
-PORT=$(pick_port) || { notok "setup" "no free daemon port in 25100-25199"; exit 1; }
+BASE=$(pick_cluster_base 25000 25100) || { notok "setup" "no free cluster ports in 25000-25099"; exit 1; }
+PORT=$(pick_port 25100 100) || { notok "setup" "no free daemon port in 25100-25199"; exit 1; }
 URL=http://127.0.0.1:$PORT
 
 t0=$SECONDS

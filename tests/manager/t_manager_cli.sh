@@ -38,19 +38,10 @@ POOL=$WORK/pool
 RDIR=$WORK/restored
 D_PID=
 
-# shellcheck source=../cluster/lib.sh
-. "$HERE/../cluster/lib.sh"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
-stop_daemon() {   # SIGTERM, then SIGKILL after 60 s; sets D_RC
-  D_RC=
-  [ -n "$D_PID" ] || return 0
-  kill -TERM "$D_PID" 2>/dev/null
-  for ((i = 0; i < 600; i++)); do kill -0 "$D_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$D_PID" 2>/dev/null && kill -KILL "$D_PID" 2>/dev/null
-  wait "$D_PID" 2>/dev/null
-  D_RC=$?
-  D_PID=
-}
+stop_daemon() { stop_pid D_PID; D_RC=$STOP_RC; }   # the daemon; sets D_RC
 cleanup() {
   stop_daemon
   stop_under "$RDIR"

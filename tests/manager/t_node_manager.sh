@@ -38,21 +38,9 @@ CM_PID= NMA_PID= NMB_PID= NMC_PID=
 # A's cap on backup reads: a fresh instance (~30 MB) takes 10-20 s.
 RATE_A=2000000
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; FAILED=1; }
-FAILED=0
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-stop_pid() {   # VAR: SIGTERM the pid in $VAR, SIGKILL after 90 s; sets STOP_RC
-  local pid=${!1}
-  STOP_RC=
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 900; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  STOP_RC=$?
-  printf -v "$1" '%s' ""
-}
 kill9() {   # VAR: kill -9 the pid in $VAR
   local pid=${!1}
   [ -n "$pid" ] || return 0
@@ -71,28 +59,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_base() {   # 1 shard: meta P..P+2, compute P+3, shard1 P+10..P+12
-  local b p free
-  for ((b = 25200; b <= 25380; b += 20)); do
-    free=1
-    for p in 0 1 2 3 10 11 12; do port_free $((b + p)) || free=0; done
-    [ "$free" = 1 ] && { echo "$b"; return 0; }
-  done
-  return 1
-}
-pick_port() {   # FROM: the first free port from FROM (100 tried)
-  local p
-  for ((p = $1; p < $1 + 100; p++)); do port_free "$p" && { echo "$p"; return 0; }; done
-  return 1
-}
-
 [ -x "$BIN" ] || { notok "setup" "no strata binary at $BIN"; exit 1; }
 for tool in curl jq; do command -v $tool >/dev/null || { notok "setup" "$tool is not installed"; exit 1; }; done
-BASE=$(pick_base) || { notok "setup" "no free cluster ports in 25200-25399"; exit 1; }
-CM_PORT=$(pick_port 25400) || { notok "setup" "no free port in 25400-25499"; exit 1; }
-NMA_PORT=$(pick_port 25500) || { notok "setup" "no free port in 25500-25599"; exit 1; }
-NMB_PORT=$(pick_port 25600) || { notok "setup" "no free port in 25600-25699"; exit 1; }
+BASE=$(pick_cluster_base 25200 25400) || { notok "setup" "no free cluster ports in 25200-25399"; exit 1; }
+CM_PORT=$(pick_port 25400 100) || { notok "setup" "no free port in 25400-25499"; exit 1; }
+NMA_PORT=$(pick_port 25500 100) || { notok "setup" "no free port in 25500-25599"; exit 1; }
+NMB_PORT=$(pick_port 25600 100) || { notok "setup" "no free port in 25600-25699"; exit 1; }
 CM=http://127.0.0.1:$CM_PORT
 NMA=http://127.0.0.1:$NMA_PORT
 NMB=http://127.0.0.1:$NMB_PORT
@@ -132,14 +104,6 @@ cat >"$WORK/manager.json" <<JSON
  "node_managers": {"127.0.0.1": "$NMA", "localhost": "$NMB"}, "node_token_file": "$WORK/node.token"}
 JSON
 
-wait_http() {   # URL PID: until URL answers (any status), while PID lives
-  for ((i = 0; i < 300; i++)); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ] && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 start_nm() {   # a|b
   local cfg=$WORK/nm-$1.json log=$WORK/nm-$1.log url pid
   "$BIN" node-manager --config "$cfg" >>"$log" 2>&1 &
@@ -152,17 +116,9 @@ start_cm() {
   CM_PID=$!
   wait_http "$CM/metrics" "$CM_PID"
 }
-# call BASEURL TOKEN METHOD PATH [BODY]: sets CODE and BODY
-call() {
-  local data=()
-  [ "$#" -ge 5 ] && data=(--data-binary "$5" -H 'Content-Type: application/json')
-  CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -X "$3" -H "Authorization: Bearer $2" "${data[@]}" "$1$4")
-  BODY=$(cat "$WORK/resp")
-}
 cm() { call "$CM" "$TOKEN" "$@"; }
 nma() { call "$NMA" "$NTOKEN" "$@"; }
 nmb() { call "$NMB" "$NTOKEN" "$@"; }
-jf() { echo "$BODY" | jq -r "$1" 2>/dev/null; }   # FILTER on BODY
 
 if start_nm a && start_nm b; then
   ok "node managers A ($NMA, host 127.0.0.1) and B ($NMB, host localhost) started"
@@ -226,17 +182,6 @@ else
 fi
 
 # ---- a cluster backup job through the node managers ----------------------------------------
-wait_job() {   # ID SECONDS: until the job is no longer queued/running; sets STATE, BODY
-  local end=$((SECONDS + $2))
-  STATE=
-  while [ $SECONDS -lt $end ]; do
-    cm GET "/api/v1/jobs/$1"
-    STATE=$(jf .state)
-    case $STATE in succeeded | failed) return 0 ;; esac
-    sleep 0.5
-  done
-  return 1
-}
 # Until a set of the job reports bytes read by node manager A: sets STATE.
 wait_job_progress() {   # ID
   STATE=

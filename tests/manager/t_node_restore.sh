@@ -28,20 +28,9 @@ CM_PID= NM_PID= WL_PID=
 # node (~30 MB, ~5 MB stored) takes 10-20 s to copy.
 RATE_SLOW=300000
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; FAILED=1; }
-FAILED=0
-alive() { [ -d "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-stop_pid() {   # VAR: SIGTERM the pid in $VAR, SIGKILL after 90 s
-  local pid=${!1} i
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 900; i++)); do alive "$pid" || break; sleep 0.1; done
-  alive "$pid" && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  printf -v "$1" '%s' ""
-}
 # The postgres of restored clusters under DIR that run, by their postmaster.pid.
 running_under() {   # DIR
   local f pid
@@ -75,25 +64,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_base() {   # 1 shard: meta P..P+2, compute P+3, shard1 P+10..P+12
-  local b p free
-  for ((b = 31500; b <= 31580; b += 20)); do
-    free=1
-    for p in 0 1 2 3 10 11 12; do port_free $((b + p)) || free=0; done
-    [ "$free" = 1 ] && { echo "$b"; return 0; }
-  done
-  return 1
-}
-pick_port() {   # FROM: the first free port from FROM (50 tried)
-  local p
-  for ((p = $1; p < $1 + 50; p++)); do port_free "$p" && { echo "$p"; return 0; }; done
-  return 1
-}
-
 [ -x "$BIN" ] || { notok "setup" "no strata binary at $BIN"; exit 1; }
 for tool in curl jq; do command -v $tool >/dev/null || { notok "setup" "$tool is not installed"; exit 1; }; done
-BASE=$(pick_base) || { notok "setup" "no free cluster ports in 31500-31599"; exit 1; }
+BASE=$(pick_cluster_base 31500 31600) || { notok "setup" "no free cluster ports in 31500-31599"; exit 1; }
 CM_PORT=$(pick_port 31600) || { notok "setup" "no free port in 31600-31649"; exit 1; }
 NM_PORT=$(pick_port 31650) || { notok "setup" "no free port in 31650-31699"; exit 1; }
 CM=http://127.0.0.1:$CM_PORT
@@ -127,40 +100,14 @@ cat >"$WORK/manager.json" <<JSON
  "restore_root": "$RESTORED", "restore_ports": "31700-31999"}
 JSON
 
-wait_http() {   # URL PID: until URL answers (any status), while PID lives
-  for ((i = 0; i < 300; i++)); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ] && return 0
-    alive "$2" || return 1
-    sleep 0.1
-  done
-  return 1
-}
 start_nm() {   # CONFIG
   "$BIN" node-manager --config "$1" >>"$WORK/nm.log" 2>&1 &
   NM_PID=$!
   wait_http "$NM/api/v1/tasks" "$NM_PID"
 }
-call() {   # BASEURL TOKEN METHOD PATH [BODY]: sets CODE and BODY
-  local data=()
-  [ "$#" -ge 5 ] && data=(--data-binary "$5" -H 'Content-Type: application/json')
-  CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -X "$3" -H "Authorization: Bearer $2" "${data[@]}" "$1$4")
-  BODY=$(cat "$WORK/resp")
-}
 cm() { call "$CM" "$TOKEN" "$@"; }
 nm() { call "$NM" "$NTOKEN" "$@"; }
-jf() { echo "$BODY" | jq -r "$1" 2>/dev/null; }   # FILTER on BODY
 jfc() { echo "$BODY" | jq -c "$1" 2>/dev/null; }  # FILTER on BODY, compact
-wait_job() {   # ID SECONDS: until the job is no longer queued/running; sets STATE, BODY
-  local end=$((SECONDS + $2))
-  STATE=
-  while [ $SECONDS -lt $end ]; do
-    cm GET "/api/v1/jobs/$1"
-    STATE=$(jf .state)
-    case $STATE in succeeded | failed) return 0 ;; esac
-    sleep 0.5
-  done
-  return 1
-}
 
 if start_nm "$WORK/nm.json"; then
   ok "node manager started ($NM, host 127.0.0.1)"

@@ -35,10 +35,8 @@ D_PID=
 W_PID=
 N_PID=
 
-ok() { echo "ok - $1"; }
-notok() { echo "not ok - $1: $2"; FAILED=1; }
-FAILED=0
-alive() { [ -d "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# shellcheck source=../cluster/lib.sh
+. "$(dirname "$0")/../cluster/lib.sh"
 
 stop_pid() {   # PID SIGNAL: signal, wait up to 30 s, then SIGKILL
   local i
@@ -97,17 +95,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_base() {   # 1 shard: meta P..P+2, compute P+3, shard1 P+10..P+12
-  local b p free
-  for ((b = 29000; b <= 29080; b += 20)); do
-    free=1
-    for p in 0 1 2 3 10 11 12; do port_free $((b + p)) || free=0; done
-    [ "$free" = 1 ] && { echo "$b"; return 0; }
-  done
-  return 1
-}
-pick_port() {
+pick_daemon_port() {   # the first free port of 29100-29199
   local p
   for ((p = 29100; p < 29200; p++)); do port_free "$p" && { echo "$p"; return 0; }; done
   return 1
@@ -119,8 +107,8 @@ CHROMIUM=${STRATA_CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] || { notok "setup" "no chromium at $CHROMIUM (scripts/install-deps.sh installs Debian's chromium)"; exit 1; }
 command -v npm >/dev/null && command -v node >/dev/null ||
   { notok "setup" "node and npm are needed (scripts/install-deps.sh installs them)"; exit 1; }
-BASE=$(pick_base) || { notok "setup" "no free cluster ports in 29000-29099"; exit 1; }
-PORT=$(pick_port) || { notok "setup" "no free daemon port in 29100-29199"; exit 1; }
+BASE=$(pick_base 29000 29100 20 0 1 2 3 10 11 12) || { notok "setup" "no free cluster ports in 29000-29099"; exit 1; }
+PORT=$(pick_daemon_port) || { notok "setup" "no free daemon port in 29100-29199"; exit 1; }
 URL=http://127.0.0.1:$PORT
 mkdir -p "$SHOTS" "$WORK/tmp"
 
