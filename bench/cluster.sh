@@ -86,6 +86,7 @@ fi
 
 # ---- inner part: runs as BENCH_USER -----------------------------------------
 W=$WORKDIR
+cd "$W" || exit 1   # readable by BENCH_USER, unlike a root-only checkout
 S=$W/bin/strata
 CLUSTER_SH=$W/scripts/cluster.sh
 OUT=$W/out

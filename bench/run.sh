@@ -185,6 +185,7 @@ rm -rf "$W"
 mkdir -p "$W" "$SOCK" "$BIN" "$OUT" "$W/pgbr-log" "$W/pgbr-lock" "$W/pgbr-spool"
 : >"$RES"
 if [ "$(id -u)" -eq 0 ]; then chown -R "$BENCH_USER": "$W"; fi
+cd "$W" || die "cannot enter $W"   # readable by BENCH_USER, unlike a root-only checkout
 chmod 700 "$W"
 if has_tool strata; then
   install -m 755 "$STRATA_SRC" "$STRATA"

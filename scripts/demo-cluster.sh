@@ -40,6 +40,9 @@ fi
 
 # ---- inner part: runs as an unprivileged user -------------------------------
 WORK=$2
+# Start where the unprivileged user can read (the repository may be a
+# root-only directory): PostgreSQL's programs warn otherwise.
+cd "$WORK" || exit 1
 S=$WORK/bin/strata
 POOL=$WORK/pool
 SRC=$WORK/src
