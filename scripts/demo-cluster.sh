@@ -224,7 +224,11 @@ except Exception:
 PY
 echo "cluster backup: ${BACKUP_SECS} s; cluster restore (10 instances, resolution included): ${RESTORE_SECS} s"
 echo "commit decisions: ${SRC_DECISIONS} in the source at the target time + 5 s, ${RESTORED_DECISIONS} in the restored cluster"
-echo "web UI: $MGR_URL/ (token in $TOKEN): both clusters, the backup, the jobs"
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+  echo "web UI: $MGR_URL/ (token in $TOKEN): both clusters, the backup, the jobs"
+else
+  echo "web UI: $MGR_URL/ served during the run; it stops with the demo (DEMO_KEEP=1 make demo keeps it up)"
+fi
 if [ "${DEMO_KEEP:-0}" = 1 ]; then
   DEMO_DONE=1
   echo "DEMO_KEEP=1: everything keeps running. Stop it with:"
