@@ -51,9 +51,12 @@ int
 archive_find(Pool *p, const char *node, const char *walname, WalObject *out, bool *found, Error *err)
 {
     char *dir = archive_dir_for(node, walname);
+    char *prefix = xprintf("%s-", walname);   /* objects are <walname>-<sha256>.<ext> */
     StorageList l;
     *found = false;
-    if (storage_list(p->storage, dir, &l, err) != 0)
+    int lrc = storage_list_prefix(p->storage, dir, prefix, &l, err);
+    free(prefix);
+    if (lrc != 0)
     {
         free(dir);
         return -1;

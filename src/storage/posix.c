@@ -233,7 +233,7 @@ entry_cmp(const void *a, const void *b)
 }
 
 static int
-posix_list(Storage *s, const char *dirpath, StorageList *out, Error *err)
+posix_list(Storage *s, const char *dirpath, const char *prefix, StorageList *out, Error *err)
 {
     char *fp = full_path((PosixStorage *) s, dirpath);
     out->entries = NULL;
@@ -245,20 +245,20 @@ posix_list(Storage *s, const char *dirpath, StorageList *out, Error *err)
         free(fp);
         return rc;
     }
-    size_t cap = 0;
+    size_t cap = 0, plen = prefix ? strlen(prefix) : 0;
     struct dirent *e;
+    /* An archive directory holds thousands of segments and wal-push looks
+     * one up on every call: names are filtered before any stat, and the
+     * stat is relative to the open directory. */
     while ((e = readdir(d)) != NULL)
     {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || strstr(e->d_name, TMP_MARK))
             continue;
-        char *child = xprintf("%s/%s", fp, e->d_name);
+        if (plen && strncmp(e->d_name, prefix, plen) != 0)
+            continue;
         struct stat st;
-        if (stat(child, &st) != 0)
-        {
-            free(child);
+        if (fstatat(dirfd(d), e->d_name, &st, 0) != 0)
             continue;   /* removed while listing */
-        }
-        free(child);
         if (out->count == cap)
         {
             cap = cap ? cap * 2 : 64;

@@ -65,8 +65,11 @@ typedef struct StorageDriver
     int (*open_read)(Storage *s, const char *path, StorageReader **out, bool *missing, Error *err);
     int (*open_write)(Storage *s, const char *path, StorageWriter **out, Error *err);
     int (*exists)(Storage *s, const char *path, bool *exists, Error *err);
-    /* Entries one level below dir, sorted by name; an absent dir lists empty. */
-    int (*list)(Storage *s, const char *dir, StorageList *out, Error *err);
+    /* Entries one level below dir whose names start with prefix (NULL:
+     * all), sorted by name; an absent dir lists empty. The prefix is the
+     * driver's to use: an object store lists by prefix natively, a
+     * directory skips the other names before it stats anything. */
+    int (*list)(Storage *s, const char *dir, const char *prefix, StorageList *out, Error *err);
     int (*remove)(Storage *s, const char *path, Error *err);
     int (*remove_tree)(Storage *s, const char *dir, Error *err);
     void (*close)(Storage *s);
@@ -90,7 +93,9 @@ static inline int storage_open_write(Storage *s, const char *path, StorageWriter
 static inline int storage_exists(Storage *s, const char *path, bool *exists, Error *err)
 { return s->driver->exists(s, path, exists, err); }
 static inline int storage_list(Storage *s, const char *dir, StorageList *out, Error *err)
-{ return s->driver->list(s, dir, out, err); }
+{ return s->driver->list(s, dir, NULL, out, err); }
+static inline int storage_list_prefix(Storage *s, const char *dir, const char *prefix, StorageList *out, Error *err)
+{ return s->driver->list(s, dir, prefix, out, err); }
 static inline int storage_remove(Storage *s, const char *path, Error *err)
 { return s->driver->remove(s, path, err); }
 static inline int storage_remove_tree(Storage *s, const char *dir, Error *err)

@@ -45,6 +45,23 @@ int main(void)
 
     CHECK(storage_get(s, "nope", &b, &missing, &err) == 0 && missing, "a missing object is reported as missing");
 
+    /* Listing by prefix: only the names that start with it, sorted, sizes
+     * right; "c" matches c.obj and cz.obj, not a sibling directory "b". */
+    storage_put(s, "a/b/cz.obj", "12", 2, &err);
+    storage_put(s, "a/b/b.obj", "1", 1, &err);
+    CHECK(storage_list_prefix(s, "a/b", "c", &l, &err) == 0 && l.count == 2 && !strcmp(l.entries[0].name, "c.obj") &&
+              !strcmp(l.entries[1].name, "cz.obj") && l.entries[0].size == 5 && l.entries[1].size == 2,
+          "list by prefix: the matching names, sorted, with their sizes");
+    storage_list_free(&l);
+    CHECK(storage_list_prefix(s, "a/b", "x", &l, &err) == 0 && l.count == 0, "list by prefix: no match lists empty");
+    storage_list_free(&l);
+    CHECK(storage_list_prefix(s, "a/nope", "c", &l, &err) == 0 && l.count == 0, "list by prefix: an absent dir");
+    storage_list_free(&l);
+    CHECK(storage_list(s, "a/b", &l, &err) == 0 && l.count == 3, "list without a prefix: every object");
+    storage_list_free(&l);
+    storage_remove(s, "a/b/cz.obj", &err);
+    storage_remove(s, "a/b/b.obj", &err);
+
     json_object *o = json_object_new_object();
     json_object_object_add(o, "k", json_object_new_string("v"));
     CHECK(sealed_put(s, "sealed.json", o, &err) == 0, "sealed put");
