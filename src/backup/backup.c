@@ -34,6 +34,7 @@
 #include "pg/page_checksum.h"
 #include "pipeline/page_verify.h"
 #include "pool/manifest.h"
+#include "pool/lease.h"
 
 #define READ_BUFFER (512 * 1024)
 
@@ -520,6 +521,7 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
     Manifest m = {0};
     FileList fl = {0};
     CopyContext cx = {0};
+    Lease *lease = NULL;
     bool backup_running = false;
     int rc = inspect_instance(conn, o, &in, err);
     NodeInfo ni = {.system_identifier = in.sysid, .pg_version_num = in.version_num, .wal_segment_size = in.seg_size};
@@ -542,6 +544,15 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         m.compression = o->compression;
         m.compress_level = o->level;
         m.start_time = (int64_t) time(NULL);
+        if (o->cluster_backup)
+            m.cluster_backup = xstrdup(o->cluster_backup);
+        /* The first object of the backup: from here until the manifest, a
+         * killed backup is told from a running one by its lease. */
+        char *dir = pool_backup_dir(o->co.node, id);
+        char what[128];
+        snprintf(what, sizeof(what), "backup %s of node %s", id, o->co.node);
+        rc = lease_take(pool->storage, dir, what, &lease, err);
+        free(dir);
     }
     double t0 = now_seconds();
 
@@ -638,7 +649,9 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
             m.stored_size += m.files[i].stored_size;
         }
         m.duration = now_seconds() - t0;
-        rc = manifest_save(pool, &m, err);
+        rc = lease_check(lease, err);
+        if (rc == 0)
+            rc = manifest_save(pool, &m, err);
     }
     if (rc == 0)
     {
@@ -665,7 +678,9 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         pthread_mutex_destroy(&cx.lock);
     }
     /* A failed backup's objects are removed; if we cannot, they stay
-     * invisible (no manifest) and info shows the directory as incomplete. */
+     * invisible (no manifest) and, the lease no longer renewed, expire
+     * removes them later. */
+    lease_release(lease, rc == 0);
     if (rc != 0 && m.id)
     {
         char *dir = pool_backup_dir(o->co.node, m.id);

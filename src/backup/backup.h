@@ -23,6 +23,7 @@ typedef struct BackupOptions
     int nice;                 /* added to the worker threads' nice value (0..19) */
     int archive_timeout;
     const char *label;
+    const char *cluster_backup;   /* set by a cluster backup: its id, recorded in the node manifest */
     /* Cluster mode (DESIGN §3): every replica set of a registered cluster. */
     const char *cluster;
     const char *meta_conn;

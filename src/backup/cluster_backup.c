@@ -11,7 +11,14 @@
 #include "common/log.h"
 #include "consistency/cp_store.h"
 #include "pg/conn.h"
+#include "pool/lease.h"
 #include "pool/sealed.h"
+
+char *
+cluster_backup_dir(const char *cluster, const char *id)
+{
+    return xprintf("clusters/%s/backups/%s", cluster, id);
+}
 
 char *
 cluster_manifest_path(const char *cluster, const char *id)
@@ -399,6 +406,20 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
     strftime(id, sizeof(id), "%Y%m%d-%H%M%SC", &tm);
     double t0 = now_seconds();
     bool sets_started = false;
+    /* The node backups say which cluster backup they are part of, and the
+     * cluster backup's lease says it is alive: an interrupted one's node
+     * backups are found and removed by expire (pool/lease.h). */
+    Lease *lease = NULL;
+    for (size_t i = 0; i < nsets && rc == 0; i++)
+        jobs[i].opt.cluster_backup = id;
+    if (rc == 0)
+    {
+        char *dir = cluster_backup_dir(t.name, id);
+        char what[160];
+        snprintf(what, sizeof(what), "cluster backup %s of %s", id, t.name);
+        rc = lease_take(pool->storage, dir, what, &lease, err);
+        free(dir);
+    }
     if (rc == 0)
     {
         log_info("cluster backup %s of %s: %zu replica set(s) from standbys, in parallel", id, t.name, nsets);
@@ -519,7 +540,9 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         json_object_object_add(m, "stored_size", json_object_new_int64((int64_t) stored));
         json_object_object_add(m, "end_cp", cp_to_json(&cp));
         char *path = cluster_manifest_path(t.name, id);
-        rc = sealed_put(pool->storage, path, m, err);
+        rc = lease_check(lease, err);
+        if (rc == 0)
+            rc = sealed_put(pool->storage, path, m, err);
         free(path);
         if (rc == 0)
         {
@@ -539,6 +562,25 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         report_progress(o, rc == 0 ? "complete" : "failed", jobs, nsets, &shared);
     if (rc != 0)
         error_prefix(err, "cluster backup %s of %s failed: ", id, t.name);
+    /* A failed cluster backup leaves no node backup behind: each would pin
+     * its node's WAL and be part of nothing restorable. If a removal fails,
+     * expire finds the rest (the lease is no longer renewed). */
+    lease_release(lease, rc == 0);
+    if (rc != 0 && lease)
+    {
+        for (size_t i = 0; i < nsets; i++)
+        {
+            Error rerr;
+            if (jobs[i].rc == 0 && jobs[i].manifest.id &&
+                backup_remove(pool, jobs[i].pool_node, jobs[i].manifest.id, &rerr) != 0)
+                log_warn("%s", rerr.msg);
+        }
+        char *dir = cluster_backup_dir(t.name, id);
+        Error rerr;
+        if (storage_remove_tree(pool->storage, dir, &rerr) != 0)
+            log_warn("%s", rerr.msg);
+        free(dir);
+    }
     cp_free(&cp);
     pthread_cond_destroy(&shared.done_cv);
     pthread_mutex_destroy(&shared.lock);

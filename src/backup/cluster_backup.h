@@ -44,6 +44,8 @@ typedef struct NodeExecutor
  * caller json_object_put()s it); nothing is printed. */
 int cluster_backup(const BackupOptions *o, json_object **manifest, Error *err);
 
+/* Key of a cluster backup's directory (callers free). */
+char *cluster_backup_dir(const char *cluster, const char *id);
 /* The sealed record of a cluster backup in the pool:
  * clusters/<cluster>/backups/<id>/cluster.manifest */
 char *cluster_manifest_path(const char *cluster, const char *id);

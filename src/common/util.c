@@ -163,6 +163,31 @@ parse_int_range(const char *text, long min, long max, long *out, Error *err)
     return 0;
 }
 
+int
+parse_duration(const char *text, long min, long max, long *out, Error *err)
+{
+    static const struct
+    {
+        const char *unit;
+        long seconds;
+    } units[] = {{"", 1}, {"s", 1}, {"min", 60}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || v < 0)
+        return error_set(err, "'%s' is not a duration (a whole number with s, min, h or d)", text);
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    {
+        if (strcmp(end, units[i].unit) != 0)
+            continue;
+        if (v > max / units[i].seconds || v * units[i].seconds < min || v * units[i].seconds > max)
+            return error_set(err, "%s is out of range (%ld s to %ld s)", text, min, max);
+        *out = v * units[i].seconds;
+        return 0;
+    }
+    return error_set(err, "'%s' is not a duration: unknown unit '%s' (s, min, h or d)", text, end);
+}
+
 void
 hex_encode(const unsigned char *in, size_t len, char *out)
 {

@@ -32,6 +32,8 @@ void buffer_free(Buffer *b);
 /* "5M", "100k", "1G", "12345": bytes (powers of 1024). */
 int parse_size(const char *text, uint64_t *out, Error *err);
 int parse_int_range(const char *text, long min, long max, long *out, Error *err);
+/* "90", "90s", "30min", "2h", "1d": seconds, within [min, max]. */
+int parse_duration(const char *text, long min, long max, long *out, Error *err);
 
 void hex_encode(const unsigned char *in, size_t len, char *out /* 2*len+1 */);
 

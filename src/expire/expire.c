@@ -5,6 +5,13 @@
  * in between leaves objects without a manifest, which every reader already
  * treats as an interrupted backup and never restores.
  *
+ * Interrupted backups (no manifest, and a lease missing or not renewed for
+ * --interrupted-after; pool/lease.h) are removed: the lease first, so that
+ * an owner that only stalled finds it gone and fails instead of completing
+ * over removed objects, then the objects. So are the node backups of an
+ * interrupted cluster backup, complete as they may be: nothing restorable
+ * references them, and each would pin its node's WAL for good.
+ *
  * WAL: every kept backup needs the WAL from its start LSN on, on its
  * timeline and on the timelines that follow it; all of that lies at or
  * after its start LSN. So on a node, segments whose number is below the
@@ -25,6 +32,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "consistency/cp_store.h"
+#include "pool/lease.h"
 #include "pool/manifest.h"
 
 /* A node backup that this run removes (or, dry run, would remove). */
@@ -47,7 +55,9 @@ typedef struct Ctx
     json_object *removed_wal;
     json_object *removed_cps;
     json_object *incomplete;
+    json_object *removed_interrupted;
     json_object *notes;
+    int64_t interrupted_after;   /* seconds */
 } Ctx;
 
 static void
@@ -135,18 +145,7 @@ remove_node_backup(Ctx *cx, const char *node, const char *id, Error *err)
 {
     if (cx->o->dry_run)
         return 0;
-    char *manifest = pool_manifest_path(node, id);
-    int rc = storage_remove(cx->pool->storage, manifest, err);
-    free(manifest);
-    if (rc == 0)
-    {
-        char *dir = pool_backup_dir(node, id);
-        rc = storage_remove_tree(cx->pool->storage, dir, err);
-        free(dir);
-    }
-    if (rc != 0)
-        return error_prefix(err, "removing backup %s of node %s: ", id, node);
-    return 0;
+    return backup_remove(cx->pool, node, id, err);
 }
 
 static void
@@ -165,6 +164,45 @@ catalog_mark_expired(Ctx *cx, const char *cluster, const char *id)
         note(cx, "catalog: marking backup %s of %s expired failed: %s", id, cluster, msg);
     }
     PQclear(r);
+}
+
+/* Is the backup (or cluster backup) in `dir` (freed here) interrupted? */
+static int
+interrupted_state(Ctx *cx, char *dir, bool *interrupted, char *state, size_t slen, Error *err)
+{
+    LeaseState ls;
+    int rc = lease_state(cx->pool->storage, dir, (int64_t) time(NULL), cx->interrupted_after, &ls, state, slen, err);
+    free(dir);
+    *interrupted = rc == 0 && ls != LEASE_LIVE;
+    return rc;
+}
+
+/* Removes an interrupted backup's directory `dir` (freed here): the lease
+ * first (pool/lease.h), then the rest. `node` NULL: a cluster backup. */
+static int
+remove_interrupted(Ctx *cx, const char *node, const char *id, char *dir, const char *state, Error *err)
+{
+    int rc = 0;
+    if (!cx->o->dry_run)
+    {
+        char *lease = xprintf("%s/%s", dir, LEASE_NAME);
+        rc = storage_remove(cx->pool->storage, lease, err);
+        free(lease);
+        if (rc == 0)
+            rc = storage_remove_tree(cx->pool->storage, dir, err);
+        if (rc != 0)
+            error_prefix(err, "removing interrupted %s %s%s%s: ", node ? "backup" : "cluster backup", id,
+                         node ? " of node " : "", node ? node : "");
+    }
+    free(dir);
+    if (rc != 0)
+        return -1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, node ? "node" : "cluster", json_object_new_string(node ? node : cx->o->cluster));
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "why", json_object_new_string(state));
+    json_object_array_add(cx->removed_interrupted, o);
+    return 0;
 }
 
 /* Removes the WAL of `node` that no kept backup needs. */
@@ -187,29 +225,46 @@ expire_node_wal(Ctx *cx, const char *node, Error *err)
         if (b->complete && !is_gone(cx, node, b->id) && (!oldest || b->manifest.start_lsn < oldest->start_lsn))
             oldest = &b->manifest;
     }
-    /* An incomplete backup is an interrupted one or one in progress: the
-     * pool cannot tell them apart. One started before the oldest kept
-     * backup may need older WAL, so then the WAL stays. */
+    /* An interrupted backup goes. One in progress (or with a damaged
+     * manifest) stays; if it started before the oldest kept backup it may
+     * need older WAL, so then the WAL stays too. */
     const char *blocker = NULL;
-    for (size_t i = 0; i < bl.count; i++)
+    int rc = 0;
+    for (size_t i = 0; i < bl.count && rc == 0; i++)
     {
         const BackupEntry *b = &bl.items[i];
         if (b->complete)
             continue;
+        bool interrupted;
+        char state[ERROR_MSG_MAX];
+        if (b->no_manifest)
+        {
+            rc = interrupted_state(cx, pool_backup_dir(node, b->id), &interrupted, state, sizeof(state), err);
+            if (rc == 0 && interrupted)
+                rc = remove_interrupted(cx, node, b->id, pool_backup_dir(node, b->id), state, err);
+            if (rc != 0 || interrupted)
+                continue;
+        }
+        else
+            snprintf(state, sizeof(state), "%s", b->problem ? b->problem : "");
         json_object *inc = json_object_new_object();
         json_object_object_add(inc, "node", json_object_new_string(node));
         json_object_object_add(inc, "id", json_object_new_string(b->id));
-        json_object_object_add(inc, "problem", json_object_new_string(b->problem ? b->problem : ""));
+        json_object_object_add(inc, "problem", json_object_new_string(state));
         json_object_array_add(cx->incomplete, inc);
         if (oldest && strcmp(b->id, oldest->id) < 0 && !blocker)
             blocker = b->id;
     }
-    int rc = 0;
+    if (rc != 0)
+    {
+        backup_list_free(&bl);
+        return -1;
+    }
     if (!oldest)
         note(cx, "node %s: no complete backup is kept, its WAL is left alone", node);
     else if (blocker)
-        note(cx, "node %s: WAL left alone: incomplete backup %s is older than the oldest kept backup %s and may be in "
-                 "progress (remove its directory once you know it is not)", node, blocker, oldest->id);
+        note(cx, "node %s: WAL left alone: incomplete backup %s (in progress, or with a damaged manifest) is older "
+                 "than the oldest kept backup %s and may need it", node, blocker, oldest->id);
     if (!oldest || blocker)
     {
         backup_list_free(&bl);
@@ -438,6 +493,112 @@ expire_cps(Ctx *cx, json_object **all, size_t n, const bool *removed, Error *err
     return rc;
 }
 
+static bool
+in_ids(char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(ids[i], id))
+            return true;
+    return false;
+}
+
+/* Cluster backups of the cluster that have no cluster.manifest: those in
+ * progress stay; the interrupted ones go, with every node backup that is
+ * part of them (complete or not), on every node of the cluster. A node
+ * backup part of a cluster backup that is not in the pool at all is the
+ * remnant of a removal that was itself interrupted: it goes too. */
+static int
+expire_interrupted_cluster_backups(Ctx *cx, json_object **all, size_t n, Error *err)
+{
+    const char *cluster = cx->o->cluster;
+    char *bdir = xprintf("clusters/%s/backups", cluster);
+    StorageList l;
+    int rc = storage_list(cx->pool->storage, bdir, &l, err);
+    free(bdir);
+    if (rc != 0)
+        return -1;
+    char **complete = xcalloc(n ? n : 1, sizeof(char *)), **live = xcalloc(l.count ? l.count : 1, sizeof(char *));
+    char **dead = xcalloc(l.count ? l.count : 1, sizeof(char *)), **dead_why = xcalloc(l.count ? l.count : 1,
+                                                                                        sizeof(char *));
+    size_t nlive = 0, ndead = 0;
+    for (size_t i = 0; i < n; i++)
+        complete[i] = (char *) jstr(all[i], "id");
+    for (size_t i = 0; i < l.count && rc == 0; i++)
+    {
+        const char *id = l.entries[i].name;
+        if (!l.entries[i].is_dir || in_ids(complete, n, id))
+            continue;
+        bool interrupted;
+        char state[ERROR_MSG_MAX];
+        rc = interrupted_state(cx, cluster_backup_dir(cluster, id), &interrupted, state, sizeof(state), err);
+        if (rc != 0)
+            break;
+        if (interrupted)
+        {
+            dead_why[ndead] = xstrdup(state);
+            dead[ndead++] = xstrdup(id);
+        }
+        else
+        {
+            live[nlive++] = xstrdup(id);
+            note(cx, "cluster backup %s of %s: %s", id, cluster, state);
+        }
+    }
+    /* Their node backups, before the cluster backups' directories: if this
+     * run is cut short, what is left is found again by the next one. */
+    char **names = NULL;
+    size_t nn = 0;
+    if (rc == 0)
+        rc = pool_list_nodes(cx->pool, &names, &nn, err);
+    char *prefix = xprintf("%s/", cluster);
+    for (size_t k = 0; rc == 0 && k < nn; k++)
+    {
+        if (!str_starts_with(names[k], prefix))
+            continue;
+        BackupList bl;
+        if ((rc = backup_list_load(cx->pool, names[k], &bl, err)) != 0)
+            break;
+        for (size_t i = 0; i < bl.count && rc == 0; i++)
+        {
+            const BackupEntry *b = &bl.items[i];
+            const char *cb = b->complete ? b->manifest.cluster_backup : NULL;
+            if (!cb || in_ids(complete, n, cb) || in_ids(live, nlive, cb) || is_gone(cx, names[k], b->id))
+                continue;
+            rc = remove_node_backup(cx, names[k], b->id, err);
+            if (rc != 0)
+                break;
+            gone_add(cx, names[k], b->id);
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "node", json_object_new_string(names[k]));
+            json_object_object_add(o, "id", json_object_new_string(b->id));
+            char *why = xprintf("part of cluster backup %s, which %s", cb,
+                                in_ids(dead, ndead, cb) ? "was interrupted" : "is not in the pool");
+            json_object_object_add(o, "why", json_object_new_string(why));
+            free(why);
+            json_object_array_add(cx->removed_interrupted, o);
+        }
+        backup_list_free(&bl);
+    }
+    free(prefix);
+    if (names)
+        pool_free_names(names, nn);
+    for (size_t i = 0; i < ndead && rc == 0; i++)
+        rc = remove_interrupted(cx, NULL, dead[i], cluster_backup_dir(cluster, dead[i]), dead_why[i], err);
+    for (size_t i = 0; i < nlive; i++)
+        free(live[i]);
+    for (size_t i = 0; i < ndead; i++)
+    {
+        free(dead[i]);
+        free(dead_why[i]);
+    }
+    free(live);
+    free(dead);
+    free(dead_why);
+    free(complete);
+    storage_list_free(&l);
+    return rc;
+}
+
 static int
 cluster_in_pool(Ctx *cx, bool *found, Error *err)
 {
@@ -504,6 +665,8 @@ expire_cluster(Ctx *cx, Error *err)
     for (size_t i = 0; i < n && rc == 0; i++)
         if (removed[i])
             rc = remove_cluster_backup(cx, all, n, removed, all[i], err);
+    if (rc == 0)
+        rc = expire_interrupted_cluster_backups(cx, all, n, err);
     /* WAL of the nodes in scope. */
     if (rc == 0)
     {
@@ -675,6 +838,9 @@ expire_run(const ExpireOptions *o, json_object **report, Error *err)
     json_object_object_add(cx.report, "removed_wal", cx.removed_wal = json_object_new_array());
     json_object_object_add(cx.report, "removed_cps", cx.removed_cps = json_object_new_array());
     json_object_object_add(cx.report, "incomplete", cx.incomplete = json_object_new_array());
+    json_object_object_add(cx.report, "removed_interrupted", cx.removed_interrupted = json_object_new_array());
+    cx.interrupted_after = o->interrupted_after > 0 ? o->interrupted_after : LEASE_INTERRUPTED_AFTER;
+    json_object_object_add(cx.report, "interrupted_after", json_object_new_int64(cx.interrupted_after));
     json_object_object_add(cx.report, "notes", cx.notes = json_object_new_array());
     const char *catalog = "not given";
     char *catalog_msg = NULL;

@@ -19,6 +19,10 @@ typedef struct ExpireOptions
     int keep;                /* keep the newest N (0: not given) */
     int keep_days;           /* keep what the last D days need (0: not given) */
     bool dry_run;
+    /* Seconds without a lease renewal after which a backup without a
+     * manifest counts as interrupted and is removed (0: the default,
+     * LEASE_INTERRUPTED_AFTER; pool/lease.h). */
+    int interrupted_after;
     const char *meta_conn;   /* optional: mark expired backups in the catalog */
 } ExpireOptions;
 

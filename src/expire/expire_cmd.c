@@ -6,11 +6,13 @@
 #include "cli/cli.h"
 #include "common/util.h"
 #include "expire/expire.h"
+#include "pool/lease.h"
 
 static const char usage_text[] =
     "usage: strata expire --pool POOL --cluster C [--shard S] (--keep N | --keep-days D)\n"
-    "                     [--meta-conn CONNINFO] [--dry-run] [--output json]\n"
-    "       strata expire --pool POOL --node NODE (--keep N | --keep-days D) [--dry-run] [--output json]\n"
+    "                     [--meta-conn CONNINFO] [--interrupted-after DURATION] [--dry-run] [--output json]\n"
+    "       strata expire --pool POOL --node NODE (--keep N | --keep-days D) [--interrupted-after DURATION]\n"
+    "                     [--dry-run] [--output json]\n"
     "  Removes backups beyond the retention (a cluster backup: its cluster.manifest first, then\n"
     "  every node backup it references), the WAL that no kept backup needs, and (cluster mode)\n"
     "  the consistency points older than the oldest kept backup's end CP.\n"
@@ -21,9 +23,13 @@ static const char usage_text[] =
     "                    started in them and the newest one before\n"
     "  --meta-conn CONN  the metadata database: expired backups are marked 'expired' in\n"
     "                    strata.backups (optional; the pool is the reference)\n"
+    "  --interrupted-after DURATION\n"
+    "                    a backup without a manifest whose lease was not renewed for this long\n"
+    "                    (90s, 30min, 2h; default 30min, at least 20s) was interrupted: it is\n"
+    "                    removed, and so are the node backups of an interrupted cluster backup\n"
     "  --dry-run         say what would be removed, remove nothing\n"
-    "  The newest complete backup is never removed. Incomplete backups (no manifest) are\n"
-    "  listed, not removed: the pool cannot tell an interrupted backup from one in progress.\n";
+    "  The newest complete backup is never removed. A backup in progress (its lease renewed\n"
+    "  every 10 s) is left alone, and so is the WAL it may need.\n";
 
 enum
 {
@@ -33,6 +39,7 @@ enum
     OPT_KEEP_DAYS,
     OPT_DRY_RUN,
     OPT_META_CONN,
+    OPT_INTERRUPTED_AFTER,
 };
 
 static void
@@ -84,12 +91,21 @@ print_text(json_object *r)
     for (size_t i = 0; i < json_object_array_length(a); i++)
         printf(" %s", json_object_get_string(json_object_array_get_idx(a, i)));
     printf("\n");
+    json_object_object_get_ex(r, "removed_interrupted", &a);
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+    {
+        json_object *b = json_object_array_get_idx(a, i), *node;
+        bool is_node = json_object_object_get_ex(b, "node", &node);
+        printf("%s %s %s of %s: %s\n", verb, is_node ? "backup" : "cluster backup",
+               json_object_get_string(json_object_object_get(b, "id")),
+               json_object_get_string(is_node ? node : json_object_object_get(b, "cluster")),
+               json_object_get_string(json_object_object_get(b, "why")));
+    }
     json_object_object_get_ex(r, "incomplete", &a);
     for (size_t i = 0; i < json_object_array_length(a); i++)
     {
         json_object *b = json_object_array_get_idx(a, i);
-        printf("left incomplete backup %s of %s (%s): interrupted or in progress, the pool cannot tell\n",
-               json_object_get_string(json_object_object_get(b, "id")),
+        printf("left incomplete backup %s of %s: %s\n", json_object_get_string(json_object_object_get(b, "id")),
                json_object_get_string(json_object_object_get(b, "node")),
                json_object_get_string(json_object_object_get(b, "problem")));
     }
@@ -111,6 +127,7 @@ cmd_expire(int argc, char **argv)
         {"keep-days", required_argument, NULL, OPT_KEEP_DAYS},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"meta-conn", required_argument, NULL, OPT_META_CONN},
+        {"interrupted-after", required_argument, NULL, OPT_INTERRUPTED_AFTER},
         {NULL, 0, NULL, 0},
     };
     CommonOptions co;
@@ -134,6 +151,13 @@ cmd_expire(int argc, char **argv)
                 if (parse_int_range(optarg, 1, 1000000, &val, &err) != 0)
                     return cli_usage_error("expire", "--keep: %s", err.msg);
                 o.keep = (int) val;
+                break;
+            case OPT_INTERRUPTED_AFTER:
+                /* Two renewals missed at the least: a live backup's lease is
+                 * never older than one renewal period (plus a write). */
+                if (parse_duration(optarg, 2 * LEASE_RENEW_SECONDS, 365L * 86400, &val, &err) != 0)
+                    return cli_usage_error("expire", "--interrupted-after: %s", err.msg);
+                o.interrupted_after = (int) val;
                 break;
             case OPT_KEEP_DAYS:
                 if (parse_int_range(optarg, 1, 100000, &val, &err) != 0)

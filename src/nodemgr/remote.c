@@ -101,6 +101,8 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
     if (t->opt->primary_conn)
         json_object_object_add(req, "primary_conn", json_object_new_string(t->opt->primary_conn));
     json_object_object_add(req, "pool_node", json_object_new_string(t->opt->co.node));
+    if (t->opt->cluster_backup)
+        json_object_object_add(req, "cluster_backup", json_object_new_string(t->opt->cluster_backup));
     json_object_object_add(req, "jobs", json_object_new_int(t->opt->jobs));
     if (t->opt->max_rate > 0)
         json_object_object_add(req, "max_rate", json_object_new_int64((int64_t) t->opt->max_rate));

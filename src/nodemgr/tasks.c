@@ -72,6 +72,7 @@ run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *e
     o.pgdata = param_string(t->params, "pgdata");
     o.pg_conn = param_string(t->params, "pg_conn");
     o.primary_conn = param_string(t->params, "primary_conn");
+    o.cluster_backup = param_string(t->params, "cluster_backup");
     json_object *v;
     if (json_object_object_get_ex(t->params, "jobs", &v))
         o.jobs = json_object_get_int(v);
@@ -692,7 +693,7 @@ task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err
 {
     *status = 400;
     static const char *const strings[] = {"kind", "instance", "pgdata", "pg_conn", "primary_conn", "pool_node",
-                                          "backup", "target_dir", "archive_node", "action", "primary_host", NULL};
+                                          "backup", "target_dir", "archive_node", "action", "primary_host", "cluster_backup", NULL};
     if (check_strings(request, strings, err) != 0)
         return -1;
     const char *kind = param_string(request, "kind");

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "pool/lease.h"
 #include "pool/sealed.h"
 
 static json_object *
@@ -39,6 +41,8 @@ manifest_save(Pool *p, const Manifest *m, Error *err)
     json_object_object_add(o, "node", jstr(m->node));
     json_object_object_add(o, "type", jstr(m->type));
     json_object_object_add(o, "label", jstr(m->label));
+    if (m->cluster_backup)
+        json_object_object_add(o, "cluster_backup", jstr(m->cluster_backup));
     json_object_object_add(o, "pg_version_num", json_object_new_int(m->pg_version_num));
     json_object_object_add(o, "system_identifier", ju64(m->system_identifier));
     json_object_object_add(o, "data_checksums", json_object_new_boolean(m->data_checksums));
@@ -161,6 +165,9 @@ manifest_load(Pool *p, const char *node, const char *id, Manifest *m, bool *miss
     m->node = get_str(&r, o, "node");
     m->type = get_str(&r, o, "type");
     m->label = get_str(&r, o, "label");
+    json_object *cb;
+    if (json_object_object_get_ex(o, "cluster_backup", &cb) && json_object_is_type(cb, json_type_string))
+        m->cluster_backup = xstrdup(json_object_get_string(cb));
     m->pg_version_num = (int) get_int(&r, o, "pg_version_num");
     char *sysid = get_str(&r, o, "system_identifier");
     m->system_identifier = sysid ? strtoull(sysid, NULL, 10) : 0;
@@ -257,6 +264,7 @@ manifest_free(Manifest *m)
     free(m->node);
     free(m->type);
     free(m->label);
+    free(m->cluster_backup);
     for (size_t i = 0; i < m->nfiles; i++)
         free(m->files[i].path);
     free(m->files);
@@ -311,11 +319,39 @@ backup_list_load(Pool *p, const char *node, BackupList *out, Error *err)
         if (manifest_load(p, node, b->id, &b->manifest, &missing, &merr) != 0)
             b->problem = xstrdup(merr.msg);
         else if (missing)
-            b->problem = xstrdup("no manifest: interrupted or still running");
+        {
+            b->no_manifest = true;
+            /* The lease tells a running backup from an interrupted one. */
+            char *bdir = pool_backup_dir(node, b->id);
+            char state[ERROR_MSG_MAX + 32];
+            LeaseState ls;
+            if (lease_state(p->storage, bdir, (int64_t) time(NULL), LEASE_INTERRUPTED_AFTER, &ls, state,
+                            sizeof(state), &merr) != 0)
+                snprintf(state, sizeof(state), "state unknown: %s", merr.msg);
+            b->problem = xprintf("no manifest: %s", state);
+            free(bdir);
+        }
         else
             b->complete = true;
     }
     storage_list_free(&l);
+    return 0;
+}
+
+int
+backup_remove(Pool *p, const char *node, const char *id, Error *err)
+{
+    char *manifest = pool_manifest_path(node, id);
+    int rc = storage_remove(p->storage, manifest, err);
+    free(manifest);
+    if (rc == 0)
+    {
+        char *dir = pool_backup_dir(node, id);
+        rc = storage_remove_tree(p->storage, dir, err);
+        free(dir);
+    }
+    if (rc != 0)
+        return error_prefix(err, "removing backup %s of node %s: ", id, node);
     return 0;
 }
 

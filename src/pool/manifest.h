@@ -40,6 +40,7 @@ typedef struct Manifest
     char *node;
     char *type;              /* "full" */
     char *label;
+    char *cluster_backup;    /* the cluster backup this node backup is part of (NULL: none) */
     int pg_version_num;
     uint64_t system_identifier;
     bool data_checksums;
@@ -79,7 +80,8 @@ typedef struct BackupEntry
 {
     char *id;
     bool complete;           /* has a valid manifest */
-    char *problem;           /* why not complete: "no manifest (interrupted)", or the seal error */
+    bool no_manifest;        /* none at all: interrupted or in progress (its lease tells) */
+    char *problem;           /* why not complete: the seal error, or "no manifest" */
     Manifest manifest;       /* valid when complete */
 } BackupEntry;
 
@@ -91,5 +93,9 @@ typedef struct BackupList
 
 int backup_list_load(Pool *p, const char *node, BackupList *out, Error *err);
 void backup_list_free(BackupList *l);
+
+/* Removes a node backup: its manifest first (from then on nothing lists it
+ * as usable), then its objects. */
+int backup_remove(Pool *p, const char *node, const char *id, Error *err);
 
 #endif

@@ -281,8 +281,16 @@ posix_remove(Storage *s, const char *path, Error *err)
 {
     char *fp = full_path((PosixStorage *) s, path);
     int rc = 0;
-    if (unlink(fp) != 0 && errno != ENOENT)
-        rc = error_errno(err, "cannot remove %s", fp);
+    if (unlink(fp) != 0)
+    {
+        if (errno != ENOENT)
+            rc = error_errno(err, "cannot remove %s", fp);
+    }
+    else
+        /* Durable before the caller goes on: expire removes a manifest and
+         * then the objects it names; after a power loss the manifest must
+         * not come back over objects that are gone. */
+        rc = sync_parent(fp, err);
     free(fp);
     return rc;
 }

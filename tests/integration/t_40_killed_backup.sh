@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A backup killed with SIGKILL half-way leaves nothing that restore uses;
-# the next backup succeeds and restores.
+# the next backup succeeds and restores. While it runs, its lease keeps
+# expire away from it; once killed, expire removes it (and the WAL it held).
 source "$(dirname "$0")/lib.sh"
 
 NODE=db
@@ -23,10 +24,11 @@ psql_at "$PPORT" "create table marker(id int primary key); insert into marker se
   >"$T/out/killed.out" 2>"$T/out/killed.err" &
 KPID=$!
 bg_register "$KPID"
-# for 5 s at least, until it has published some data objects (or 30 s)
-for ((i = 0; i < 300; i++)); do
+# for 25 s at least (two lease renewals), until it has published some data
+# objects (or 40 s)
+for ((i = 0; i < 400; i++)); do
   n=$(find "$POOL/nodes/$NODE/backups" -path '*/data/*' -type f 2>/dev/null | wc -l)
-  [ "$n" -ge 1 ] && [ "$i" -ge 50 ] && break
+  [ "$n" -ge 1 ] && [ "$i" -ge 250 ] && break
   kill -0 "$KPID" 2>/dev/null || break
   sleep 0.1
 done
@@ -35,8 +37,20 @@ if kill -0 "$KPID" 2>/dev/null; then
 else
   fail "backup still running when it is killed" "it already exited"; show "$T/out/killed.err"
 fi
+# A running backup is left alone, even by a threshold shorter than its age:
+# its lease is renewed every 10 s.
+mapfile -t DIRS < <(ls "$POOL/nodes/$NODE/backups" 2>/dev/null)
+run expire_live strata expire --pool "$POOL" --node "$NODE" --keep 1 --interrupted-after 20s --output json
+check_rc "expire while the backup runs: exit 0" 0
+check_eq "expire while the backup runs: nothing removed as interrupted" 0 \
+  "$(jq '.removed_interrupted | length' "$OUT" 2>&1)"
+check_eq "expire while the backup runs: it is listed in progress" "in progress" \
+  "$(jq -r --arg id "${DIRS[0]:-none}" '.incomplete[] | select(.id == $id) | .problem' "$OUT" 2>/dev/null \
+     | grep -o 'in progress' | head -n 1)"
+check "the running backup's directory is still there" test -d "$POOL/nodes/$NODE/backups/${DIRS[0]:-none}"
 KIDS=$(pgrep -P "$KPID" | paste -sd' ')
 kill -KILL "$KPID" 2>/dev/null
+KILLED_AT=$(date +%s)
 for k in $KIDS; do kill -KILL "$k" 2>/dev/null; done
 wait "$KPID" 2>/dev/null
 [ -n "$KIDS" ] && note "the killed backup had child processes: $KIDS (killed too)"
@@ -125,5 +139,34 @@ check "restored instance stopped" no_postmaster_in "$RDIR"
 
 run verify strata verify --pool "$POOL" --node "$NODE" --backup "$NID"
 check_rc "verify --backup <new backup>: exit 0" 0
+
+# ---- expire removes the killed backup once its lease is stale ----------------
+if [ -n "$KID" ]; then
+  wait_s=$((KILLED_AT + 21 - $(date +%s)))
+  [ "$wait_s" -gt 0 ] && sleep "$wait_s"
+  WAL_BEFORE=$(wal_objects "$NODE" | wc -l)
+  run expire_dry strata expire --pool "$POOL" --node "$NODE" --keep 1 --interrupted-after 20s --dry-run
+  check_rc "expire --dry-run after the kill: exit 0" 0
+  check "... says it would remove the killed backup as interrupted" \
+    grep -q "would remove backup $KID of $NODE: interrupted" "$OUT"
+  check "... and removes nothing" test -d "$POOL/nodes/$NODE/backups/$KID"
+  run expire_k strata expire --pool "$POOL" --node "$NODE" --keep 1 --interrupted-after 20s --output json
+  check_rc "expire after the kill: exit 0" 0
+  check_eq "expire removed the killed backup as interrupted" "$KID" \
+    "$(jq -r '.removed_interrupted[].id' "$OUT" 2>&1)"
+  check "its directory is gone" test ! -e "$POOL/nodes/$NODE/backups/$KID"
+  check_eq "the new backup is kept" "$NID" "$(jq -r '.kept | join(",")' "$OUT" 2>&1)"
+  check_eq "no incomplete backup left" 0 "$(jq '.incomplete | length' "$OUT" 2>&1)"
+  WAL_AFTER=$(wal_objects "$NODE" | wc -l)
+  if [ "$WAL_AFTER" -lt "$WAL_BEFORE" ]; then
+    pass "the WAL only the killed backup held went ($WAL_BEFORE -> $WAL_AFTER segment objects)"
+  else
+    fail "the WAL only the killed backup held went" "$WAL_BEFORE -> $WAL_AFTER; $(jq -c .notes "$OUT")"
+  fi
+  restore_start r_after --node "$NODE" --latest
+  check_rc "restore --latest after the expire: exit 0" 0
+  [ "$RC" = 0 ] && check_eq "restored marker rows after the expire" "$(seq_csv 1 9)" "$(marker_ids "$RPORT" 2>&1)"
+  pg_stop "$RDIR"
+fi
 
 finish
