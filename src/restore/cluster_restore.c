@@ -924,14 +924,19 @@ restore_cluster(RestoreOptions *o, json_object **result, Error *err)
         report(o, &p, &t, &rs, now_seconds() - t0);
     else
     {
+        /* A partial restore (--shard, no --to) makes no new cluster. */
+        char what[256];
+        if (o->to)
+            snprintf(what, sizeof(what), "restore of cluster %s into %s", o->cluster, o->to);
+        else
+            snprintf(what, sizeof(what), "restore of shard %s of cluster %s", o->shard ? o->shard : "?", o->cluster);
         if (have_new && started)
         {
             undo_new_cluster(&t);
-            error_prefix(err, "restore of cluster %s into %s failed (its instances were stopped and its directories "
-                              "emptied): ", o->cluster, o->to);
+            error_prefix(err, "%s failed (its instances were stopped and its directories emptied): ", what);
         }
         else
-            error_prefix(err, "restore of cluster %s into %s: nothing was started: ", o->cluster, o->to);
+            error_prefix(err, "%s: nothing was started: ", what);
     }
     for (size_t i = 0; i < nsets; i++)
         if (jobs[i].node)

@@ -186,6 +186,38 @@ left=$(procs_under "$NDIR")
 [ -z "$left" ] && ok "negative control: restored instances stopped" || notok "negative control: stop" "still running:$left"
 stop_workload
 
+# ---- a cluster backup whose end CP fails leaves nothing behind ------------------------------
+# A session holds the commit log in ACCESS EXCLUSIVE mode, so the end CP's
+# barrier times out after shard1's node backup completed: the node backup
+# must go with the failed cluster backup (it would pin shard1's WAL and be
+# part of nothing restorable).
+nodes_before=$(ls "$POOL/nodes/c1/shard1/backups" | paste -sd' ')
+cbs_before=$(ls "$POOL/clusters/c1/backups" | paste -sd' ')
+psql_at "$META_PORT" strata "SET application_name = 'strata_test_lock'; BEGIN;
+  LOCK TABLE strata.commit_log IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300)" >/dev/null 2>&1 &
+LOCK_PID=$!
+for ((i = 0; i < 100; i++)); do
+  [ "$(psql_at "$META_PORT" strata "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+        WHERE a.application_name = 'strata_test_lock' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && break
+  sleep 0.1
+done
+timeout 300 "$BIN" backup --cluster c1 --shard shard1 --meta-conn "$META" --pool "$POOL" --jobs 1 --cp-timeout-ms 1000 \
+  >"$WORK/failbackup.out" 2>"$WORK/failbackup.log"
+rc=$?
+psql_at "$META_PORT" strata "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+  WHERE application_name = 'strata_test_lock'" >/dev/null
+wait "$LOCK_PID" 2>/dev/null
+nodes_after=$(ls "$POOL/nodes/c1/shard1/backups" | paste -sd' ')
+cbs_after=$(ls "$POOL/clusters/c1/backups" | paste -sd' ')
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -qi "consistency point\|barrier\|lock" "$WORK/failbackup.log"; then
+  ok "cluster backup of shard1 with the commit log locked: exit $rc: $(grep -i 'failed' "$WORK/failbackup.log" | tail -n 1 | cut -c1-200)"
+else
+  notok "cluster backup with the commit log locked" "exit $rc: $(short "$WORK/failbackup.log")"
+fi
+[ "$nodes_after" = "$nodes_before" ] && [ "$cbs_after" = "$cbs_before" ] &&
+  ok "the failed cluster backup left no node backup and no cluster backup directory in the pool" ||
+  notok "pool after the failed cluster backup" "node backups '$nodes_before' -> '$nodes_after'; cluster backups '$cbs_before' -> '$cbs_after'"
+
 # ---- bad input to a cluster restore --------------------------------------------------------------
 bad() {   # LABEL EXPECTED_TEXT ARGS...: non-zero exit, a message with the text, nothing running
   local label=$1 want=$2 rc left
@@ -193,11 +225,12 @@ bad() {   # LABEL EXPECTED_TEXT ARGS...: non-zero exit, a message with the text,
   timeout 300 "$BIN" restore "$@" >"$WORK/bad_$label.out" 2>&1
   rc=$?
   left=$(procs_under "$BDIR")
-  if [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -qi -- "$want" "$WORK/bad_$label.out" && [ -z "$left" ]; then
+  if [ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -qi -- "$want" "$WORK/bad_$label.out" && [ -z "$left" ] &&
+    ! grep -qF '(null)' "$WORK/bad_$label.out"; then
     ok "bad input ($label): exit $rc: $(short "$WORK/bad_$label.out")"
   else
     notok "bad input ($label): strata restore $*" \
-      "exit $rc (want non-zero, a message with '$want', nothing running; running:${left:- none}): $(short "$WORK/bad_$label.out")"
+      "exit $rc (want non-zero, a message with '$want' and no '(null)', nothing running; running:${left:- none}): $(short "$WORK/bad_$label.out")"
     stop_under "$BDIR"
   fi
 }

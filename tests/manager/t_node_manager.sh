@@ -284,6 +284,7 @@ cm POST /api/v1/clusters/c1/backups '{}'
 JOB3=$(jf .job)
 if wait_job_progress "$JOB3"; then
   kill9 CM_PID
+  t_cm_kill=$SECONDS
   if start_cm; then
     cm GET "/api/v1/jobs/$JOB3"
     if [ "$(jf .state)" = failed ] && [ "$(jf .reason)" = "cluster manager restarted while the job was running" ]; then
@@ -314,6 +315,41 @@ if wait_job "$JOB4" 300 && [ "$STATE" = succeeded ] && [ "$(cluster_backups)" = 
 else
   notok "backup job after restart" "state '$STATE': $BODY"
 fi
+
+# ---- expire clears what the kills left ----------------------------------------------------
+# The killed cluster manager's cluster backup (its lease no longer renewed)
+# and node manager A's killed node backups are interrupted: expire removes
+# them, with the complete node backups A's orphaned tasks finished for the
+# dead cluster backup, and keeps every complete cluster backup.
+wait_s=$(( ${t_cm_kill:-0} + 21 - SECONDS ))
+[ "$wait_s" -gt 0 ] && sleep "$wait_s"
+cm GET /api/v1/clusters/c1/backups
+kept_before=$(jf '[.backups[].id] | sort | join(" ")')
+if "$BIN" expire --pool "$POOL" --cluster c1 --keep 100 --interrupted-after 20s --output json \
+    >"$WORK/expire.json" 2>"$WORK/expire.err"; then
+  gone=$(jq -r '[.removed_interrupted[] | (.node // ("cluster " + .cluster)) + ":" + .id] | join(" ")' "$WORK/expire.json")
+  dead_cb=$(jq -r '[.removed_interrupted[] | select(.cluster) | .id] | join(" ")' "$WORK/expire.json")
+  orphans=$(jq '[.removed_interrupted[] | select(.why | test("part of cluster backup"))] | length' "$WORK/expire.json")
+  if [ -n "$dead_cb" ] && [ "$orphans" -ge 1 ] && [ ! -e "$POOL/clusters/c1/backups/$dead_cb" ]; then
+    ok "expire: removed the killed cluster manager's cluster backup $dead_cb and $orphans node backup(s) part of it ($gone)"
+  else
+    notok "expire after the kills" "removed: '$gone'; $(cat "$WORK/expire.err") $(jq -c .notes "$WORK/expire.json")"
+  fi
+else
+  notok "expire after the kills" "exit $?: $(cat "$WORK/expire.err")"
+fi
+cm GET /api/v1/clusters/c1/backups
+[ "$(jf '[.backups[].id] | sort | join(" ")')" = "$kept_before" ] &&
+  ok "every complete cluster backup kept ($kept_before)" || notok "cluster backups after expire" "$kept_before -> $BODY"
+referenced=$(jf '[.backups[].nodes[] | .pool_node + ":" + .backup] | sort | join(" ")')
+left=""
+for node in c1/meta c1/shard1; do
+  for id in $(ls "$POOL/nodes/$node/backups"); do
+    case " $referenced " in *" $node:$id "*) ;; *) left="$left $node:$id" ;; esac
+  done
+done
+[ -z "$left" ] && ok "after expire every node backup in the pool is part of a complete cluster backup" ||
+  notok "node backups left after expire" "$left"
 
 # ---- start / stop / rebuild-standby on node manager B ----------------------------------------
 PGBIN=$(pg_config --bindir 2>/dev/null)
