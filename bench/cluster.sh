@@ -26,6 +26,10 @@ BENCH_USER=${BENCH_USER:-strata}
 CP_SHARDS=${CP_SHARDS:-"2 4"}     # shard counts for the CP pause measurement
 CP_COUNT=${CP_COUNT:-60}          # CPs per shard count (one per CP_EVERY s)
 CP_EVERY=${CP_EVERY:-1}
+CP_BASELINE_BIN=${CP_BASELINE_BIN:-}   # another strata binary: its CPs alternate with this one's, same clusters
+CP_ROUNDS=${CP_ROUNDS:-6}         # with CP_BASELINE_BIN: rounds of CP_COUNT/CP_ROUNDS CPs each, order alternating
+CP_BASELINE_REV=${CP_BASELINE_REV:-baseline}   # its name in the results
+CP_ONLY=${CP_ONLY:-0}             # 1: the CP pause part alone
 WL_CLIENTS=${WL_CLIENTS:-3}       # strata workload --clients, everywhere
 ACCOUNTS=${ACCOUNTS:-100}         # workload --init --accounts (per shard)
 SCALE=${SCALE:-20}                # pgbench -i -s SCALE in database bank of each shard primary
@@ -46,7 +50,7 @@ if [ "${1:-}" != --inner ]; then
   [ -x "$BIN" ] || { echo "bench: no $BIN (make)" >&2; exit 1; }
   command -v pgbackrest >/dev/null || { echo "bench: pgbackrest not installed" >&2; exit 1; }
   [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
-  for v in BASE_PORT CP_COUNT CP_EVERY WL_CLIENTS ACCOUNTS SCALE BR_RUNS JOBS TPS_ROUNDS TPS_DURATION LEVEL; do
+  for v in BASE_PORT CP_COUNT CP_EVERY CP_ROUNDS WL_CLIENTS ACCOUNTS SCALE BR_RUNS JOBS TPS_ROUNDS TPS_DURATION LEVEL; do
     [[ ${!v} =~ ^[0-9]+$ ]] || { echo "bench: $v must be a number" >&2; exit 2; }
   done
   # Restored clusters take 11 ports from BASE_PORT+200.
@@ -61,6 +65,12 @@ if [ "${1:-}" != --inner ]; then
   mkdir -p "$WORKDIR/bin" "$WORKDIR/scripts"
   chmod 755 "$WORKDIR"
   cp "$BIN" "$WORKDIR/bin/strata"
+  CP_BASELINE=0
+  if [ -n "$CP_BASELINE_BIN" ]; then
+    [ -x "$CP_BASELINE_BIN" ] || { echo "bench: CP_BASELINE_BIN $CP_BASELINE_BIN is not an executable" >&2; exit 2; }
+    cp "$CP_BASELINE_BIN" "$WORKDIR/bin/strata-baseline"
+    CP_BASELINE=1
+  fi
   cp "$REPO/scripts/cluster.sh" "$WORKDIR/scripts/"
   cp "${BASH_SOURCE[0]}" "$WORKDIR/scripts/bench-cluster.sh"
   GIT_REV=${STRATA_REV:-$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)}
@@ -68,7 +78,7 @@ if [ "${1:-}" != --inner ]; then
     GIT_REV="$GIT_REV + uncommitted src changes"
   fi
   export GIT_REV
-  KNOBS="WORKDIR BASE_PORT CP_SHARDS CP_COUNT CP_EVERY WL_CLIENTS ACCOUNTS SCALE BR_RUNS JOBS TPS_ROUNDS TPS_DURATION MAX_RATE MATCH LEVEL KEEP_WORKDIR PG_BIN GIT_REV"
+  KNOBS="WORKDIR BASE_PORT CP_SHARDS CP_COUNT CP_EVERY CP_BASELINE CP_ROUNDS CP_BASELINE_REV CP_ONLY WL_CLIENTS ACCOUNTS SCALE BR_RUNS JOBS TPS_ROUNDS TPS_DURATION MAX_RATE MATCH LEVEL KEEP_WORKDIR PG_BIN GIT_REV"
   envargs=()
   for v in $KNOBS; do envargs+=("$v=${!v}"); done
   if [ "$(id -u)" -eq 0 ]; then
@@ -215,19 +225,66 @@ for n in $CP_SHARDS; do
   sleep 3
   l0=$(load)
   log "CP pause, $n shards: $CP_COUNT CPs, one every ${CP_EVERY}s, workload --clients $WL_CLIENTS running"
-  "$S" cp create --meta-conn "$meta" --cluster "$name" --pool "$W/pool-$name" --every "$CP_EVERY" \
-    --count "$CP_COUNT" --output json >"$OUT/cp$n.jsonl" 2>"$OUT/cp$n.err" || log "warning: cp create exited $? (see $OUT/cp$n.err)"
+  : >"$OUT/cp$n.jsonl"
+  if [ "$CP_BASELINE" = 1 ]; then
+    # The same cluster and workload; rounds alternate which binary goes first.
+    : >"$OUT/cp$n-baseline.jsonl"
+    per=$((CP_COUNT / CP_ROUNDS)); [ "$per" -ge 1 ] || per=1
+    for r in $(seq 1 "$CP_ROUNDS"); do
+      if [ $((r % 2)) = 1 ]; then order="cur base"; else order="base cur"; fi
+      for who in $order; do
+        if [ "$who" = cur ]; then bin=$S; f=$OUT/cp$n.jsonl; else bin=$W/bin/strata-baseline; f=$OUT/cp$n-baseline.jsonl; fi
+        "$bin" cp create --meta-conn "$meta" --cluster "$name" --pool "$W/pool-$name" --every "$CP_EVERY" \
+          --count "$per" --output json >>"$f" 2>>"$OUT/cp$n.err" || log "warning: $who cp create exited $? (see $OUT/cp$n.err)"
+      done
+    done
+    CP_TOTAL=$((per * CP_ROUNDS))
+  else
+    "$S" cp create --meta-conn "$meta" --cluster "$name" --pool "$W/pool-$name" --every "$CP_EVERY" \
+      --count "$CP_COUNT" --output json >"$OUT/cp$n.jsonl" 2>"$OUT/cp$n.err" || log "warning: cp create exited $? (see $OUT/cp$n.err)"
+    CP_TOTAL=$CP_COUNT
+  fi
   l1=$(load)
   stop_workload
-  read -r cnt p50 p95 p99 mx mean < <(python3 -c '
+  pauses() { python3 -c '
 import json, sys
 for l in open(sys.argv[1]):
-    if l.strip(): print(json.loads(l)["pause_ms"])' "$OUT/cp$n.jsonl" | stats)
+    if l.strip(): print(json.loads(l)["pause_ms"])' "$1" | stats; }
+  read -r cnt p50 p95 p99 mx mean < <(pauses "$OUT/cp$n.jsonl")
   tps=$(jget "$OUT/cp$n-workload.json" '"%.0f" % d["committed_per_s"]' 2>/dev/null || echo -)
-  CP_ROW[$n]="| $n | $cnt/$CP_COUNT | $p50 | $p95 | $p99 | $mx | $mean | $tps | $l0 → $l1 |"
+  CP_ROW[$n]="| $n | ${GIT_REV:-this} | $cnt/$CP_TOTAL | $p50 | $p95 | $p99 | $mx | $mean | $tps | $l0 → $l1 |"
   log "CP pause, $n shards: n=$cnt p50 $p50 ms p95 $p95 p99 $p99 max $mx mean $mean; workload $tps/s"
+  if [ "$CP_BASELINE" = 1 ]; then
+    read -r cnt p50 p95 p99 mx mean < <(pauses "$OUT/cp$n-baseline.jsonl")
+    CP_ROW[$n]="${CP_ROW[$n]}
+| $n | $CP_BASELINE_REV | $cnt/$CP_TOTAL | $p50 | $p95 | $p99 | $mx | $mean | (same run) | |"
+    log "CP pause, $n shards, $CP_BASELINE_REV: n=$cnt p50 $p50 ms p95 $p95 p99 $p99 max $mx mean $mean"
+  fi
   if [ "$dir" != "$MAIN" ]; then destroy_cluster "$dir"; fi
 done
+cp_table() {   # the CP pause table, markdown
+  if [ "$CP_BASELINE" = 1 ]; then
+    echo "**CP pause** (\`strata cp create --every $CP_EVERY\`, $CP_ROUNDS rounds alternating this build and $CP_BASELINE_REV on the same cluster, workload --clients $WL_CLIENTS running; ms; nearest-rank percentiles):"
+  else
+    echo "**CP pause** (\`strata cp create --every $CP_EVERY --count $CP_COUNT\`, workload --clients $WL_CLIENTS running; ms; nearest-rank percentiles):"
+  fi
+  echo
+  echo "| shards | build | CPs ok | p50 | p95 | p99 | max | mean | workload transfers/s | load 1/5/15 min before → after |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for n in $CP_SHARDS; do echo "${CP_ROW[$n]}"; done
+}
+if [ "$CP_ONLY" = 1 ]; then
+  {
+    echo "<!-- generated by bench/cluster.sh (CP_ONLY=1) on $(date -u '+%Y-%m-%d %H:%M UTC') -->"
+    echo "Parameters: \`CP_SHARDS='$CP_SHARDS' CP_COUNT=$CP_COUNT CP_EVERY=$CP_EVERY CP_ROUNDS=$CP_ROUNDS WL_CLIENTS=$WL_CLIENTS ACCOUNTS=$ACCOUNTS\`;"
+    echo "machine: $(nproc) CPUs, load average at start / end: $LOAD_START / $(load); whole run $(secs "$T_START" "$(now)") s;"
+    echo "versions: $("$S" version 2>/dev/null | head -1) (source ${GIT_REV:-unknown}), $("$PG_BIN/postgres" --version)."
+    echo
+    cp_table
+  } >"$RES"
+  log "done: $RES"
+  exit 0
+fi
 [ -d "$MAIN" ] || new_cluster "$MAIN" 2 "$BASE_PORT" "$MAIN_NAME"
 POOL=$W/pool-$MAIN_NAME
 
@@ -477,11 +534,7 @@ name_of() { case $1 in a) echo "(a) no backup (baseline)";; b) echo "(b) strata 
   echo "load average at start / end: $LOAD_START / $LOAD_END; whole run ${T_TOTAL} s;"
   echo "versions: $("$S" version 2>/dev/null | head -1) (source ${GIT_REV:-unknown}), $(pgbackrest version), $("$PG_BIN/postgres" --version)."
   echo
-  echo "**CP pause** (\`strata cp create --every $CP_EVERY --count $CP_COUNT\`, workload --clients $WL_CLIENTS running; ms; nearest-rank percentiles):"
-  echo
-  echo "| shards | CPs ok | p50 | p95 | p99 | max | mean | workload transfers/s | load 1/5/15 min before → after |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  for n in $CP_SHARDS; do echo "${CP_ROW[$n]}"; done
+  cp_table
   echo
   echo "**Cluster backup and restore** (2 shards + metadata, each replica set primary + 2 standbys; $DB_MB MB in the databases, pgbench -s $SCALE on each shard; backup \`--jobs $JOBS\` from the standbys under workload, then \`cp create\`, then \`restore --cluster --cp\` into a new cluster; medians of $BR_RUNS):"
   echo

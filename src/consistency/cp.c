@@ -157,17 +157,58 @@ cp_create(const char *cluster, const char *name, const CpMember *members, size_t
     if (rc == 0)
     {
         /* The barrier: SHARE conflicts with the INSERT every commit decision
-         * makes, so it waits for in-flight decisions and holds new ones. */
-        t0 = now_seconds();
-        PGresult *r = PQexec(conns[0], "BEGIN; LOCK TABLE strata.commit_log IN SHARE MODE");
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+         * makes, so once granted it holds new decisions until COMMIT.
+         *
+         * A plain LOCK would queue behind the decisions in flight, each
+         * finishing its commit (a WAL flush: milliseconds on a busy disk),
+         * and every new decision would queue behind the LOCK: commits would
+         * wait for the CP and for other commits' flushes. So the lock is
+         * tried with NOWAIT, in a loop on the server (a caught error leaves
+         * nothing in the server log), until a moment when no decision is in
+         * flight; commits then wait for the restore points alone. If no
+         * such moment comes within half the timeout, the plain LOCK (with
+         * lock_timeout) takes it. The time spent trying holds nobody and is
+         * not counted in the pause: that runs from the grant, which the
+         * server stamps (after the loop: a plain LOCK's wait is counted),
+         * to the COMMIT's answer. */
+        char sql[1024];
+        snprintf(sql, sizeof(sql),
+                 "BEGIN; "
+                 "DO $barrier$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN "
+                 "  LOOP "
+                 "    BEGIN "
+                 "      LOCK TABLE strata.commit_log IN SHARE MODE NOWAIT; "
+                 "      EXIT; "
+                 "    EXCEPTION WHEN lock_not_available THEN "
+                 "      EXIT WHEN clock_timestamp() - t0 > interval '%d milliseconds'; "
+                 "      PERFORM pg_sleep(0.0002); "
+                 "    END; "
+                 "  END LOOP; "
+                 "  PERFORM set_config('strata.cp_tried_ms', "
+                 "                     (extract(epoch FROM clock_timestamp() - t0) * 1000)::text, true); "
+                 "  PERFORM set_config('strata.cp_granted', clock_timestamp()::text, true); "
+                 "END $barrier$; "
+                 "LOCK TABLE strata.commit_log IN SHARE MODE; "
+                 "SELECT current_setting('strata.cp_tried_ms'), (extract(epoch FROM clock_timestamp() - "
+                 "       current_setting('strata.cp_granted')::timestamptz) * 1000)::text",
+                 timeout_ms / 2);
+        PGresult *r = PQexec(conns[0], sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         {
             rc = error_set(err, "meta primary: taking the commit log barrier failed: %s", PQerrorMessage(conns[0]));
             PGresult *rb = PQexec(conns[0], "ROLLBACK");
             PQclear(rb);
         }
         else
+        {
             in_barrier = true;
+            /* The answer left the server (held) ms after the grant; the
+             * COMMIT's answer, like this one, arrives a one-way trip after
+             * the server sent it, so the two trips cancel out. */
+            double held_ms = strtod(PQgetvalue(r, 0, 1), NULL);
+            t0 = now_seconds() - (held_ms > 0 ? held_ms / 1000.0 : 0);
+            out->barrier_tries_ms = strtod(PQgetvalue(r, 0, 0), NULL);
+        }
         PQclear(r);
     }
     if (rc == 0)

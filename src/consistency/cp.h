@@ -25,7 +25,8 @@ typedef struct ConsistencyPoint
     char cluster[128];
     char time_text[64];     /* clock_timestamp() on the metadata primary, under the barrier */
     double time;            /* the same, Unix seconds */
-    double pause_ms;        /* how long distributed commit decisions were blocked */
+    double pause_ms;        /* how long distributed commit decisions were blocked (at most) */
+    double barrier_tries_ms;   /* waiting for a moment with no decision in flight: blocks nobody */
     CpMember *members;      /* [0] is the metadata cluster */
     size_t nmembers;
 } ConsistencyPoint;

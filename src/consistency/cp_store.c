@@ -51,6 +51,7 @@ cp_to_json(const ConsistencyPoint *cp)
     json_object_object_add(o, "time", json_object_new_string(cp->time_text));
     json_object_object_add(o, "epoch", json_object_new_double(cp->time));
     json_object_object_add(o, "pause_ms", json_object_new_double(cp->pause_ms));
+    json_object_object_add(o, "barrier_tries_ms", json_object_new_double(cp->barrier_tries_ms));
     json_object *lsns = json_object_new_object();
     for (size_t i = 0; i < cp->nmembers; i++)
     {
@@ -76,6 +77,8 @@ cp_from_json(json_object *o, const char *source, ConsistencyPoint *out, Error *e
     snprintf(out->time_text, sizeof(out->time_text), "%s", json_object_get_string(time));
     out->time = json_object_get_double(epoch);
     out->pause_ms = json_object_object_get_ex(o, "pause_ms", &pause) ? json_object_get_double(pause) : 0;
+    out->barrier_tries_ms =
+        json_object_object_get_ex(o, "barrier_tries_ms", &pause) ? json_object_get_double(pause) : 0;
     out->nmembers = (size_t) json_object_object_length(lsns);
     out->members = xcalloc(out->nmembers ? out->nmembers : 1, sizeof(CpMember));
     size_t i = 0;
