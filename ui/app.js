@@ -174,7 +174,7 @@ function renderBackups(list) {
 }
 
 function jobDetail(j) {
-  if (j.state === 'failed') return j.reason || '';
+  if (j.state === 'failed' || j.state === 'cancelled') return j.reason || '';
   if (!j.result) return j.params ? JSON.stringify(j.params) : '';
   if (j.kind === 'backup') return `backup ${j.result.backup || ''}`;
   if (j.kind === 'restore') return `into ${j.result.restored_as} at CP ${j.result.cp} (${j.result.cp_time})`;
@@ -203,6 +203,20 @@ function followJob(id, kind, onDone) {
   $('#job-state').className = 'state-queued';
   $('#job-detail').textContent = '';
   $('#job-sets').replaceChildren();
+  // A backup can be cancelled while it is queued or runs.
+  const cancel = $('#job-cancel');
+  cancel.hidden = kind !== 'backup';
+  cancel.disabled = false;
+  cancel.onclick = async () => {
+    cancel.disabled = true;
+    try {
+      await api('POST', `/api/v1/jobs/${id}/cancel`, {});
+      $('#job-detail').textContent = 'cancelling…';
+    } catch (e) {
+      showError(e.message);
+      cancel.disabled = false;
+    }
+  };
   const bar = $('#job-progress');
   bar.hidden = false;
   bar.removeAttribute('value');
@@ -228,13 +242,15 @@ function followJob(id, kind, onDone) {
     $('#job-sets').replaceChildren(...((p && p.sets) || []).map((s) => el('li', {},
       `${s.set}: ${s.node}${s.node_manager ? ' via ' + s.node_manager : ''}, ${s.state}` +
       (s.bytes_total ? `, ${bytes(s.bytes_done)} of ${bytes(s.bytes_total)}` : ''))));
-    if (j.state === 'succeeded' || j.state === 'failed') {
+    if (j.state === 'succeeded' || j.state === 'failed' || j.state === 'cancelled') {
       clearInterval(state.polling);
       state.polling = null;
       bar.hidden = true;
+      cancel.hidden = true;
       $('#job-sets').replaceChildren();
       $('#job-detail').textContent = jobDetail(j);
       if (j.state === 'failed') showError(`${kind} job ${id} failed: ${j.reason}`);
+      if (j.state === 'cancelled') $('#job-detail').textContent = `cancelled: ${j.reason || ''}`;
       onDone(j);
     }
   };

@@ -150,6 +150,11 @@ store_object(CopyContext *cx, ManifestFile *f, int fd, const Buffer *blob, uint8
             }
             if (n == 0)
                 break;
+            if (backup_cancelled(cx->opt))
+            {
+                rc = error_set(err, BACKUP_CANCELLED_MSG);
+                break;
+            }
             ratelimit_take(&cx->rate, (uint64_t) n);
             if ((rc = stage_write(head, buf, (size_t) n, err)) != 0)
                 break;
@@ -186,6 +191,8 @@ copy_file(void *ctx, size_t item, int worker, Error *err)
 {
     CopyContext *cx = ctx;
     ManifestFile *f = &cx->m->files[item];
+    if (backup_cancelled(cx->opt))
+        return error_set(err, BACKUP_CANCELLED_MSG);
     char *abs = xprintf("%s/%s", cx->opt->pgdata, f->path);
     int fd = open(abs, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -408,6 +415,11 @@ wait_for_wal(Pool *pool, const BackupOptions *o, const Manifest *m, const char *
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;)
     {
+        if (backup_cancelled(o))
+        {
+            rc = error_set(err, BACKUP_CANCELLED_MSG " while waiting for WAL segment %s", names[i]);
+            break;
+        }
         WalObject obj;
         bool found;
         if ((rc = archive_find(pool, o->co.node, names[i], &obj, &found, err)) != 0)

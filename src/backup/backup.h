@@ -4,6 +4,7 @@
 #define STRATA_BACKUP_H
 
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cli/cli.h"
@@ -24,6 +25,9 @@ typedef struct BackupOptions
     int archive_timeout;
     const char *label;
     const char *cluster_backup;   /* set by a cluster backup: its id, recorded in the node manifest */
+    /* Set (by another thread) to stop the backup: it fails with "cancelled"
+     * at its next read, and removes what it wrote. NULL: not cancellable. */
+    const atomic_bool *cancel;
     /* Cluster mode (DESIGN §3): every replica set of a registered cluster. */
     const char *cluster;
     const char *meta_conn;
@@ -44,6 +48,9 @@ typedef struct BackupOptions
 
 /* Backs up one instance into the pool. On success *out is the manifest
  * written (the caller frees it with manifest_free). */
+/* Has o->cancel been set? */
+static inline bool backup_cancelled(const BackupOptions *o) { return o->cancel && atomic_load(o->cancel); }
+#define BACKUP_CANCELLED_MSG "cancelled by request"
 int backup_node(const BackupOptions *o, Manifest *out, Error *err);
 /* Options with the command's defaults, for callers that are not the CLI. */
 void backup_options_defaults(BackupOptions *o);

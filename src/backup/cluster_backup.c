@@ -118,7 +118,8 @@ set_job_main(void *arg)
     j->rc = set_job_attempt(j);
     /* A node manager that died or cannot be reached is no verdict on the
      * data: once, the set's other standby (through its node manager). */
-    const TopoNode *other = j->rc == NODE_EXEC_UNREACHABLE ? pick_standby(j->set, j->source) : NULL;
+    const TopoNode *other =
+        j->rc == NODE_EXEC_UNREACHABLE && !backup_cancelled(&j->opt) ? pick_standby(j->set, j->source) : NULL;
     if (other)
     {
         log_warn("replica set %s: %s; retrying from standby %s", j->set->name, j->err.msg, other->name);
@@ -189,8 +190,8 @@ report_progress(const BackupOptions *o, const char *phase, SetJob *jobs, size_t 
 /* Waits until the segment holding `lsn` (and every one before it back to
  * `from`) of the set's primary is in the pool, switching WAL as needed. */
 static int
-wait_wal_through(Pool *pool, const char *pool_node, const char *primary_conn, Lsn from, Lsn lsn, int timeout,
-                 Error *err)
+wait_wal_through(const BackupOptions *opt, Pool *pool, const char *pool_node, const char *primary_conn, Lsn from,
+                 Lsn lsn, int timeout, Error *err)
 {
     PGconn *c = pg_connect(primary_conn, "primary", err);
     if (!c)
@@ -239,6 +240,11 @@ wait_wal_through(Pool *pool, const char *pool_node, const char *primary_conn, Ls
         {
             rc = error_set(err, "WAL segment %s of %s did not reach the pool within %d s (archive_command?)", name,
                            pool_node, timeout);
+            break;
+        }
+        if (backup_cancelled(opt))
+        {
+            rc = error_set(err, BACKUP_CANCELLED_MSG " while waiting for WAL segment %s of %s", name, pool_node);
             break;
         }
         if (now_seconds() - last_switch > 2)
@@ -474,6 +480,8 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
     /* The end CP, after every node backup stopped: restoring to it makes
      * every set consistent, and at one point across the whole cluster. */
     ConsistencyPoint cp = {0};
+    if (rc == 0 && backup_cancelled(o))
+        rc = error_set(err, BACKUP_CANCELLED_MSG " before the end consistency point");
     if (rc == 0)
         report_progress(o, "end consistency point", jobs, nsets, &shared);
     if (rc == 0)
@@ -500,7 +508,7 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
     if (rc == 0)
         report_progress(o, "waiting for WAL up to the end CP", jobs, nsets, &shared);
     for (size_t i = 0; i < nsets && rc == 0; i++)
-        rc = wait_wal_through(pool, jobs[i].pool_node, jobs[i].primary_conn, jobs[i].manifest.stop_lsn,
+        rc = wait_wal_through(o, pool, jobs[i].pool_node, jobs[i].primary_conn, jobs[i].manifest.stop_lsn,
                               cp_member_lsn(&cp, jobs[i].set->name), o->archive_timeout, err);
     if (rc == 0)
     {

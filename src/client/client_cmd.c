@@ -33,6 +33,7 @@ enum
     OPT_DIR,
     OPT_ID,
     OPT_WAIT,
+    OPT_CANCEL,
     OPT_GTXID,
 };
 
@@ -61,9 +62,12 @@ static const char restore_usage[] =
     "  --base-port, --dir      where the new cluster goes (default: the manager's restore_ports / restore_root)\n"
     "  --no-wait               print the job id and return\n" CLIENT_USAGE_COMMON;
 static const char jobs_usage[] =
-    "usage: strata jobs [--id N [--wait]] [--cluster C] --manager URL --token-file FILE\n"
+    "usage: strata jobs [--id N [--cancel] [--wait]] [--cluster C] --manager URL --token-file FILE\n"
     "  The cluster manager's jobs, newest first, or one job.\n"
-    "  --wait                  with --id: follow the job to its end (exit 1 if it failed)\n" CLIENT_USAGE_COMMON;
+    "  --cancel                with --id: cancel the job (a queued job at once; a running backup stops\n"
+    "                          within a few seconds and removes what it wrote; a running restore or\n"
+    "                          expire cannot be cancelled)\n"
+    "  --wait                  with --id: follow the job to its end (exit 1 unless it succeeded)\n" CLIENT_USAGE_COMMON;
 static const char info_usage[] =
     "usage: strata info --manager URL --token-file FILE [--cluster C]\n"
     "  The registered clusters, or one cluster's recoverable window and complete backups.\n" CLIENT_USAGE_COMMON;
@@ -434,7 +438,7 @@ print_job_row(json_object *j)
     const char *state = jstr(j, "state");
     const char *detail = "";
     char *owned = NULL;
-    if (state && !strcmp(state, "failed") && jstr(j, "reason"))
+    if (state && (!strcmp(state, "failed") || !strcmp(state, "cancelled")) && jstr(j, "reason"))
         detail = jstr(j, "reason");
     else if (json_object_object_get_ex(j, "result", &result) && result)
     {
@@ -458,13 +462,14 @@ cmd_jobs(int argc, char **argv)
         {"id", required_argument, NULL, OPT_ID},
         {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"wait", no_argument, NULL, OPT_WAIT},
+        {"cancel", no_argument, NULL, OPT_CANCEL},
         {NULL, 0, NULL, 0},
     };
     ClientOptions o;
     client_options_init(&o);
     long id = 0;
     const char *cluster = NULL;
-    bool wait = false;
+    bool wait = false, cancel = false;
     int c, code;
     Error err;
     opterr = 0;
@@ -484,6 +489,7 @@ cmd_jobs(int argc, char **argv)
                 break;
             case OPT_CLUSTER: cluster = optarg; break;
             case OPT_WAIT: wait = true; break;
+            case OPT_CANCEL: cancel = true; break;
             case ':': return cli_usage_error("jobs", "option %s needs a value", argv[optind - 1]);
             default: return cli_bad_option("jobs", argv, c);
         }
@@ -492,12 +498,35 @@ cmd_jobs(int argc, char **argv)
         return cli_usage_error("jobs", "unexpected argument '%s'", argv[optind]);
     if (wait && !id)
         return cli_usage_error("jobs", "--wait follows one job: give --id N");
+    if (cancel && !id)
+        return cli_usage_error("jobs", "--cancel needs the job: give --id N");
     ManagerClient mc;
     if ((code = open_client(&mc, &o, "jobs")) != CLI_CONTINUE)
         return code;
     int rc = 0, status;
     json_object *answer = NULL;
-    if (id && wait)
+    if (cancel)
+    {
+        char *path = xprintf("/api/v1/jobs/%ld/cancel", id);
+        json_object *empty = json_object_new_object();
+        if (client_request(&mc, "POST", path, empty, &status, &answer, &err) != 0)
+            rc = cli_fail(&err);
+        else if (!o.quiet && !o.json)
+            fprintf(stderr, "strata: job %ld: %s\n", id,
+                    status == 200 ? "cancelled before it started" : "cancelling (a running backup stops at its next read)");
+        json_object_put(empty);
+        free(path);
+        json_object_put(answer);
+        answer = NULL;
+        if (rc == 0 && !wait)
+        {
+            client_close(&mc);
+            return 0;
+        }
+    }
+    if (rc != 0)
+        ;
+    else if (id && wait)
     {
         if (client_follow_job(&mc, id, o.quiet || o.json, &answer, &err) != 0)
             rc = cli_fail(&err);

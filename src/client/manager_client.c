@@ -314,7 +314,7 @@ client_follow_job(ManagerClient *c, long long id, bool quiet, json_object **job,
         const char *state = jstr(j, "state");
         if (tty)
             show_progress(&f, id, j);
-        if (state && (!strcmp(state, "succeeded") || !strcmp(state, "failed")))
+        if (state && (!strcmp(state, "succeeded") || !strcmp(state, "failed") || !strcmp(state, "cancelled")))
         {
             *job = j;
             break;

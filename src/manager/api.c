@@ -824,6 +824,27 @@ get_job(Manager *m, const char *id_text, ApiResponse *out)
         reply(out, 200, o);
 }
 
+static void
+post_job_cancel(Manager *m, const char *id_text, ApiResponse *out)
+{
+    long id;
+    Error err;
+    if (parse_int_range(id_text, 1, 999999999999L, &id, &err) != 0)
+    {
+        api_error(out, 400, "job id '%s': %s", id_text, err.msg);
+        return;
+    }
+    PGconn *c = meta_conn(m, out);
+    if (!c)
+        return;
+    int status;
+    json_object *answer;
+    if (job_cancel(&m->jobs, c, id, &status, &answer, &err) != 0)
+        api_error(out, status, "%s", err.msg);
+    else
+        reply(out, status, answer);
+}
+
 /* ---- routing ---- */
 
 #define MAX_SEGMENTS 8
@@ -872,6 +893,11 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
     }
     else if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1"))
         api_error(out, 404, "no such endpoint: %s (the API is under /api/v1)", url);
+    else if (!strcmp(seg[2], "jobs") && n == 5 && !strcmp(seg[4], "cancel"))
+    {
+        if (method_is(method, "POST", "POST", out))
+            post_job_cancel(m, seg[3], out);
+    }
     else if (!strcmp(seg[2], "jobs") && n <= 4)
     {
         if (method_is(method, "GET", "GET", out))

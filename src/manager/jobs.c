@@ -20,7 +20,8 @@ static const char jobs_sql[] =
     "    id bigserial PRIMARY KEY,\n"
     "    cluster text NOT NULL,\n"
     "    kind text NOT NULL,\n"
-    "    state text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),\n"
+    "    state text NOT NULL DEFAULT 'queued' CONSTRAINT jobs_state_check\n"
+    "        CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),\n"
     "    reason text,\n"
     "    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
     "    started_at timestamptz,\n"
@@ -31,7 +32,16 @@ static const char jobs_sql[] =
     "CREATE INDEX IF NOT EXISTS jobs_state ON strata.jobs (state);\n"
     /* A running job's progress (job_progress_update); added to tables of
      * older versions too. */
-    "ALTER TABLE strata.jobs ADD COLUMN IF NOT EXISTS progress jsonb;\n";
+    "ALTER TABLE strata.jobs ADD COLUMN IF NOT EXISTS progress jsonb;\n"
+    /* 'cancelled' (job_cancel), in tables of older versions too. */
+    "DO $$ BEGIN\n"
+    "    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'strata.jobs'::regclass\n"
+    "                   AND conname = 'jobs_state_check' AND pg_get_constraintdef(oid) LIKE '%cancelled%') THEN\n"
+    "        ALTER TABLE strata.jobs DROP CONSTRAINT IF EXISTS jobs_state_check;\n"
+    "        ALTER TABLE strata.jobs ADD CONSTRAINT jobs_state_check\n"
+    "            CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled'));\n"
+    "    END IF;\n"
+    "END $$;\n";
 
 #define JOB_COLUMNS                                                                                  \
     "id, cluster, kind, state, reason, created_at::text, started_at::text, finished_at::text, params::text, " \
@@ -194,6 +204,79 @@ job_progress_update(const char *job_id, json_object *progress)
     pthread_mutex_unlock(&progress_lock);
 }
 
+int
+job_cancel(JobRunner *jr, PGconn *meta, int64_t id, int *status, json_object **answer, Error *err)
+{
+    *answer = NULL;
+    char idtext[32];
+    snprintf(idtext, sizeof(idtext), "%lld", (long long) id);
+    const char *p[1] = {idtext};
+    /* Queued: cancelled here; the row lock orders this against the worker
+     * claiming it, so exactly one of the two happens. */
+    PGresult *r = PQexecParams(meta, "UPDATE strata.jobs SET state = 'cancelled', finished_at = clock_timestamp(), "
+                                     "reason = 'cancelled before it started' WHERE id = $1 AND state = 'queued' "
+                                     "RETURNING id", 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    {
+        *status = 500;
+        return pq_fail(meta, r, err, "cancelling a queued job");
+    }
+    bool was_queued = PQntuples(r) == 1;
+    PQclear(r);
+    if (was_queued)
+    {
+        *status = 200;
+        *answer = json_object_new_object();
+        json_object_object_add(*answer, "job", json_object_new_int64(id));
+        json_object_object_add(*answer, "state", json_object_new_string("cancelled"));
+        return 0;
+    }
+    json_object *job;
+    if (job_get(meta, id, &job, err) != 0)
+    {
+        *status = 500;
+        return -1;
+    }
+    if (!job)
+    {
+        *status = 404;
+        return error_set(err, "no job %lld", (long long) id);
+    }
+    const char *state = json_object_get_string(json_object_object_get(job, "state"));
+    const char *kind = json_object_get_string(json_object_object_get(job, "kind"));
+    int rc = 0;
+    *status = 409;
+    if (strcmp(state, "running") != 0)
+        rc = error_set(err, "job %lld already ended (%s)", (long long) id, state);
+    else if (strcmp(kind, "backup") != 0)
+        rc = error_set(err, "job %lld is a running %s: only backup jobs can be cancelled while they run (a restore "
+                            "undoes itself only when it fails; an expire is short)", (long long) id, kind);
+    else
+    {
+        /* The worker sets running_id just after claiming the row. */
+        for (int i = 0; i < 100 && atomic_load(&jr->running_id) != id; i++)
+        {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&jr->running_id) != id || !atomic_load(&jr->running_cancellable))
+            rc = error_set(err, "job %lld is running but not in this cluster manager's worker (another manager on "
+                                "the same catalog?)", (long long) id);
+        else
+        {
+            atomic_store(&jr->cancel, true);
+            log_info("job %lld: cancel requested", (long long) id);
+            *status = 202;
+            *answer = json_object_new_object();
+            json_object_object_add(*answer, "job", json_object_new_int64(id));
+            json_object_object_add(*answer, "state", json_object_new_string("running"));
+            json_object_object_add(*answer, "cancelling", json_object_new_boolean(true));
+        }
+    }
+    json_object_put(job);
+    return rc;
+}
+
 /* ---- the worker ---- */
 
 static void
@@ -204,10 +287,11 @@ backup_progress(void *arg, json_object *progress)
 
 static int
 run_backup(const ManagerConfig *cfg, const char *job_id, const char *cluster, json_object *params,
-           json_object **result, Error *err)
+           const atomic_bool *cancel, json_object **result, Error *err)
 {
     BackupOptions o;
     backup_options_defaults(&o);
+    o.cancel = cancel;
     o.co.pool = cfg->pool;
     o.co.quiet = true;
     o.cluster = cluster;
@@ -240,9 +324,9 @@ run_backup(const ManagerConfig *cfg, const char *job_id, const char *cluster, js
 }
 
 static void
-finish_job(PGconn *c, const char *id, bool ok, const char *reason, json_object *result)
+finish_job(PGconn *c, const char *id, const char *state, const char *reason, json_object *result)
 {
-    const char *p[4] = {id, ok ? "succeeded" : "failed", reason,
+    const char *p[4] = {id, state, reason,
                         result ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PLAIN) : NULL};
     PGresult *r = PQexecParams(c, "UPDATE strata.jobs SET state = $2, reason = $3, result = $4::jsonb, "
                                   "finished_at = clock_timestamp() WHERE id = $1", 4, NULL, p, NULL, NULL, 0);
@@ -253,8 +337,9 @@ finish_job(PGconn *c, const char *id, bool ok, const char *reason, json_object *
 
 /* Claims and runs the oldest queued job; 1 if there was one. */
 static int
-run_one(PGconn *c, const ManagerConfig *cfg)
+run_one(PGconn *c, JobRunner *jr)
 {
+    const ManagerConfig *cfg = jr->cfg;
     PGresult *r = PQexec(c, "UPDATE strata.jobs SET state = 'running', started_at = clock_timestamp() WHERE id = "
                             "(SELECT id FROM strata.jobs WHERE state = 'queued' ORDER BY id LIMIT 1 "
                             "FOR UPDATE SKIP LOCKED) RETURNING id, cluster, kind, params::text");
@@ -271,19 +356,24 @@ run_one(PGconn *c, const ManagerConfig *cfg)
     Error err;
     int rc;
     log_info("job %s: %s of cluster %s started", id, kind, cluster);
+    atomic_store(&jr->cancel, false);
+    atomic_store(&jr->running_cancellable, !strcmp(kind, "backup"));
+    atomic_store(&jr->running_id, (int64_t) strtoll(id, NULL, 10));
     if (!strcmp(kind, "backup"))
-        rc = run_backup(cfg, id, cluster, params, &result, &err);
+        rc = run_backup(cfg, id, cluster, params, &jr->cancel, &result, &err);
     else if (!strcmp(kind, "restore"))
         rc = run_restore(cfg, c, id, cluster, params, &result, &err);
     else if (!strcmp(kind, "expire"))
         rc = run_expire(cfg, cluster, params, &result, &err);
     else
         rc = error_set(&err, "unknown job kind '%s'", kind);
+    atomic_store(&jr->running_id, 0);
+    bool cancelled = rc != 0 && atomic_load(&jr->cancel);
     if (rc == 0)
         log_info("job %s: %s of cluster %s succeeded", id, kind, cluster);
     else
-        log_error("job %s: %s", id, err.msg);
-    finish_job(c, id, rc == 0, rc == 0 ? NULL : err.msg, result);
+        log_error("job %s%s: %s", id, cancelled ? " (cancelled)" : "", err.msg);
+    finish_job(c, id, rc == 0 ? "succeeded" : cancelled ? "cancelled" : "failed", rc == 0 ? NULL : err.msg, result);
     json_object_put(result);
     json_object_put(params);
     PQclear(r);
@@ -324,7 +414,7 @@ worker_main(void *arg)
             }
         }
         /* Drain the queue, but stop between jobs when asked to. */
-        while (run_one(c, jr->cfg))
+        while (run_one(c, jr))
         {
             pthread_mutex_lock(&jr->mu);
             stop = jr->stop;

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,11 @@ typedef struct JobRunner
     pthread_cond_t cv;
     bool stop;
     bool wake;
+    /* The job the worker runs (0: none), whether it can be cancelled (a
+     * backup), and its cancel flag: set by the API, read by the backup. */
+    _Atomic int64_t running_id;
+    atomic_bool running_cancellable;
+    atomic_bool cancel;
 } JobRunner;
 
 /* The scheduler (scheduler.c): one thread that queues the jobs of due
@@ -113,6 +119,9 @@ json_object *jobs_count_by_state(PGconn *meta, Error *err);
 void job_progress_update(const char *job_id, json_object *progress);
 int jobs_start(JobRunner *r, const ManagerConfig *cfg, Error *err);
 void jobs_wake(JobRunner *r);
+/* POST /api/v1/jobs/{id}/cancel: a queued job is cancelled at once (200),
+ * the running backup is asked to stop (202); otherwise 404/409. */
+int job_cancel(JobRunner *r, PGconn *meta, int64_t id, int *status, json_object **answer, Error *err);
 /* Stops the worker: a job in progress runs to its end first (it cannot be
  * interrupted half way without leaving the pool to clean up). */
 void jobs_stop(JobRunner *r);

@@ -3,6 +3,7 @@
  *   POST /api/v1/tasks        {"kind": ..., ...} -> 202 {"task": id, "url"}
  *   GET  /api/v1/tasks        {"tasks": [...]}, newest first
  *   GET  /api/v1/tasks/{id}   one task: state, reason, progress, result
+ *   POST /api/v1/tasks/{id}/cancel   stop a running backup task -> 202
  *   GET  /api/v1/instances    the configured instances */
 #include <limits.h>
 #include <stdlib.h>
@@ -73,6 +74,31 @@ nodemgr_api_handle(void *ctx, const char *method, const char *url, const char *b
         const char *idtext = url + strlen(TASKS_PATH) + 1;
         long id;
         Error err;
+        const char *slash = strchr(idtext, '/');
+        if (slash && !strcmp(slash, "/cancel"))
+        {
+            char *num = xstrdup(idtext);
+            num[slash - idtext] = '\0';
+            int status;
+            if (!post)
+            {
+                http_error(out, 405, "%s %s: use POST", method, url);
+                out->allow = "POST";
+            }
+            else if (parse_int_range(num, 1, LONG_MAX, &id, &err) != 0)
+                http_error(out, 400, "task id '%s' is not a positive integer", num);
+            else if (task_cancel(&nm->tasks, id, &status, &err) != 0)
+                http_error(out, status, "%s", err.msg);
+            else
+            {
+                json_object *r = json_object_new_object();
+                json_object_object_add(r, "task", json_object_new_int64(id));
+                json_object_object_add(r, "cancelling", json_object_new_boolean(true));
+                http_reply(out, 202, r);
+            }
+            free(num);
+            return;
+        }
         if (!get)
         {
             http_error(out, 405, "%s %s: use GET", method, url);

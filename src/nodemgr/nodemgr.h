@@ -68,6 +68,7 @@ typedef struct Task
     json_object *result;
     _Atomic uint64_t bytes_done;
     _Atomic uint64_t bytes_total;
+    atomic_bool cancel;       /* set by task_cancel; a backup task stops at its next read */
     double started;
     pthread_t thread;
 } Task;
@@ -92,6 +93,9 @@ void tasks_shutdown(Tasks *t);
 int task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err);
 /* The task as JSON, or NULL if unknown (forgotten or never created). */
 json_object *task_get(Tasks *t, int64_t id);
+/* Asks a running backup task to stop (it fails, removing what it wrote):
+ * 0, or -1 with *status 404 (unknown) or 409 (not a running backup). */
+int task_cancel(Tasks *t, int64_t id, int *status, Error *err);
 /* Every task known, newest first. */
 json_object *tasks_list(Tasks *t);
 

@@ -129,11 +129,30 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
     log_info("replica set %s: backup of %s sent to node manager %s (task %lld)", t->set, t->node->name, url,
              (long long) task);
     int failures = 0;
+    bool cancel_sent = false;
     for (rc = 1; rc == 1;)
     {
         struct timespec ts = {0, POLL_INTERVAL_MS * 1000L * 1000L};
         nanosleep(&ts, NULL);
         Error perr;
+        /* Cancelled: the node manager stops the task, which fails and
+         * removes what it wrote; its end is polled like any other. */
+        if (backup_cancelled(t->opt) && !cancel_sent)
+        {
+            char *cpath = xprintf("%s/cancel", path);
+            json_object *ca = NULL, *empty = json_object_new_object();
+            int crc = nodemgr_call(url, d->token, "POST", cpath, empty, &status, &ca, &perr);
+            json_object_put(empty);
+            if (crc != 0)
+                log_warn("replica set %s: cancelling task %lld on node manager %s: %s", t->set, (long long) task, url,
+                         perr.msg);
+            else if (status != 202)
+                log_warn("replica set %s: node manager %s refused to cancel task %lld: HTTP %ld: %s", t->set, url,
+                         (long long) task, status, answer_error(ca));
+            json_object_put(ca);
+            free(cpath);
+            cancel_sent = true;
+        }
         if (nodemgr_call(url, d->token, "GET", path, NULL, &status, &a, &perr) != 0)
         {
             if (++failures < POLL_FAILURES_MAX)

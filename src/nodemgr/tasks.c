@@ -73,6 +73,7 @@ run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *e
     o.pg_conn = param_string(t->params, "pg_conn");
     o.primary_conn = param_string(t->params, "primary_conn");
     o.cluster_backup = param_string(t->params, "cluster_backup");
+    o.cancel = &t->cancel;
     json_object *v;
     if (json_object_object_get_ex(t->params, "jobs", &v))
         o.jobs = json_object_get_int(v);
@@ -838,6 +839,39 @@ task_get(Tasks *t, int64_t id)
             o = task_json(t->items[i]);
     pthread_mutex_unlock(&t->lock);
     return o;
+}
+
+int
+task_cancel(Tasks *t, int64_t id, int *status, Error *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&t->lock);
+    Task *task = NULL;
+    for (size_t i = 0; i < t->n && !task; i++)
+        if (t->items[i]->id == id)
+            task = t->items[i];
+    if (!task)
+    {
+        *status = 404;
+        rc = error_set(err, "no task %lld on this node manager", (long long) id);
+    }
+    else if (strcmp(task->kind, "backup") != 0)
+    {
+        *status = 409;
+        rc = error_set(err, "task %lld is a %s task: only backup tasks can be cancelled", (long long) id, task->kind);
+    }
+    else if (task->state != TASK_RUNNING)
+    {
+        *status = 409;
+        rc = error_set(err, "task %lld already ended (%s)", (long long) id, task_state_name(task->state));
+    }
+    else
+    {
+        atomic_store(&task->cancel, true);
+        log_info("task %lld (backup): cancel requested", (long long) id);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
 }
 
 json_object *

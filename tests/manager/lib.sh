@@ -58,7 +58,7 @@ wait_job() {   # ID SECONDS: until the job is no longer queued/running; sets STA
   while [ $SECONDS -lt $end ]; do
     cm GET "/api/v1/jobs/$1"
     STATE=$(jf .state)
-    case $STATE in succeeded | failed) return 0 ;; esac
+    case $STATE in succeeded | failed | cancelled) return 0 ;; esac
     sleep 0.5
   done
   return 1

@@ -351,6 +351,58 @@ done
 [ -z "$left" ] && ok "after expire every node backup in the pool is part of a complete cluster backup" ||
   notok "node backups left after expire" "$left"
 
+# ---- cancelling jobs ------------------------------------------------------------------------
+# A running backup (node manager A reads at 2 MB/s), cancelled with the CLI;
+# a second one queued behind it, cancelled before it starts.
+before=$(cluster_backups)
+cm POST /api/v1/clusters/c1/backups '{}'
+JOB5=$(jf .job)
+cm POST /api/v1/clusters/c1/backups '{}'
+JOB6=$(jf .job)
+cm POST "/api/v1/jobs/$JOB6/cancel" '{}'
+[ "$CODE" = 200 ] && [ "$(jf .state)" = cancelled ] && ok "queued job $JOB6 cancelled at once (200)" ||
+  notok "cancel a queued job" "$CODE $BODY"
+if wait_job_progress "$JOB5"; then
+  t_cancel=$SECONDS
+  "$BIN" jobs --manager "$CM" --token-file "$WORK/token" --id "$JOB5" --cancel --wait >"$WORK/cancel.out" 2>"$WORK/cancel.err"
+  rc=$?
+  cm GET "/api/v1/jobs/$JOB5"
+  if [ "$rc" = 1 ] && [ "$(jf .state)" = cancelled ] && echo "$BODY" | jq -e '.reason | test("cancelled")' >/dev/null; then
+    ok "running backup job $JOB5 cancelled with 'strata jobs --cancel --wait' (exit 1): ended in $((SECONDS - t_cancel))s, $(jf .reason | cut -c1-160)"
+  else
+    notok "cancel a running backup job" "exit $rc, $(cat "$WORK/cancel.err"); job: $BODY"
+  fi
+  nma GET /api/v1/tasks
+  cancelled_tasks=$(jf '[.tasks[] | select(.kind == "backup" and .state == "failed" and (.reason | test("cancelled")))] | length')
+  [ "${cancelled_tasks:-0}" -ge 1 ] && ok "node manager A's backup task(s) of the job ended failed, 'cancelled' ($cancelled_tasks)" ||
+    notok "node manager tasks after the cancel" "$BODY"
+else
+  notok "cancel a running backup job" "job $JOB5 was '$STATE' before A read anything"
+fi
+cm GET "/api/v1/jobs/$JOB6"
+[ "$(jf .state)" = cancelled ] && [ -z "$(jf .started_at | grep -v null)" ] &&
+  ok "the cancelled queued job $JOB6 never started" || notok "cancelled queued job" "$BODY"
+[ "$(cluster_backups)" = "$before" ] && ok "no cluster backup from the cancelled jobs" ||
+  notok "cluster backups after the cancel" "$before before, $(cluster_backups) after"
+left=""
+for node in c1/meta c1/shard1; do
+  for id in $(ls "$POOL/nodes/$node/backups"); do
+    case " $referenced " in *" $node:$id "*) ;; *) left="$left $node:$id" ;; esac
+  done
+done
+[ -z "$left" ] && ok "the cancelled backup left nothing in the pool (no node backup, complete or not)" ||
+  notok "node backups left by the cancelled job" "$left"
+ls "$POOL/clusters/c1/backups" | grep -vxF -f <(cm GET /api/v1/clusters/c1/backups; jf '.backups[].id') >"$WORK/cb-left" || true
+[ ! -s "$WORK/cb-left" ] && ok "and no cluster backup directory" || notok "cluster backup dirs left" "$(cat "$WORK/cb-left")"
+cm POST "/api/v1/jobs/$JOB4/cancel" '{}'
+c1=$CODE b1=$BODY
+cm POST /api/v1/jobs/999999/cancel '{}'
+c2=$CODE
+cm GET "/api/v1/jobs/$JOB4/cancel"
+c3=$CODE
+[ "$c1" = 409 ] && echo "$b1" | jq -e '.error | test("already ended")' >/dev/null && [ "$c2" = 404 ] && [ "$c3" = 405 ] &&
+  ok "cancel: an ended job 409, an unknown one 404, GET 405" || notok "cancel errors" "ended $c1 $b1, unknown $c2, GET $c3"
+
 # ---- start / stop / rebuild-standby on node manager B ----------------------------------------
 PGBIN=$(pg_config --bindir 2>/dev/null)
 [ -x "$PGBIN/psql" ] || PGBIN=/usr/lib/postgresql/15/bin
