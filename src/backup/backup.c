@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -710,6 +711,31 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
     return rc;
 }
 
+/* Ctrl-C or SIGTERM of a backup run here: the backup stops at its next
+ * read and removes what it wrote, as a cancelled job does. A second signal
+ * kills at once (the handler is reset); the lease then leaves the rest to
+ * expire. */
+static atomic_bool interrupted;
+
+static void
+on_interrupt(int sig)
+{
+    (void) sig;
+    atomic_store(&interrupted, true);
+}
+
+static void
+catch_interrupts(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static int
 backup_local(int argc, char **argv)
 {
@@ -718,11 +744,16 @@ backup_local(int argc, char **argv)
     if (code != CLI_CONTINUE)
         return code;
     Error err;
+    o.cancel = &interrupted;
+    catch_interrupts();
     if (o.cluster)
     {
         json_object *m;
         if (cluster_backup(&o, &m, &err) != 0)
-            return cli_fail(&err);
+        {
+            cli_fail(&err);
+            return atomic_load(&interrupted) ? 130 : 1;
+        }
         if (o.co.json)
             printf("%s\n", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
         else
@@ -732,7 +763,10 @@ backup_local(int argc, char **argv)
     }
     Manifest m;
     if (backup_node(&o, &m, &err) != 0)
-        return cli_fail(&err);
+    {
+        cli_fail(&err);
+        return atomic_load(&interrupted) ? 130 : 1;
+    }
     print_result(&o, &m);
     manifest_free(&m);
     return 0;

@@ -169,4 +169,31 @@ if [ -n "$KID" ]; then
   pg_stop "$RDIR"
 fi
 
+# ---- Ctrl-C: the backup stops and removes what it wrote ----------------------
+mapfile -t BEFORE < <(ls "$POOL/nodes/$NODE/backups")
+"$STRATA_BIN" backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" \
+  --pg-conn "host=127.0.0.1 port=$PPORT dbname=postgres" --max-rate 5M \
+  >"$T/out/interrupted.out" 2>"$T/out/interrupted.err" &
+IPID=$!
+bg_register "$IPID"
+for ((i = 0; i < 300; i++)); do
+  n=$(find "$POOL/nodes/$NODE/backups" -path '*/data/*' -type f -newer "$T/out/interrupted.out" 2>/dev/null | wc -l)
+  [ "$n" -ge 1 ] && break
+  sleep 0.1
+done
+kill -INT "$IPID" 2>/dev/null
+t0=$(date +%s)
+for ((i = 0; i < 300; i++)); do kill -0 "$IPID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$IPID" 2>/dev/null; then
+  fail "an interrupted backup ends" "still running 30 s after SIGINT"
+  kill -KILL "$IPID" 2>/dev/null
+fi
+wait "$IPID"
+irc=$?
+check_eq "SIGINT of a backup: exit 130" 130 "$irc"
+check "... saying it was cancelled" grep -q "cancelled by request" "$T/out/interrupted.err"
+note "it ended $(( $(date +%s) - t0 )) s after the signal: $(tail -n 1 "$T/out/interrupted.err" | cut -c1-200)"
+mapfile -t AFTER < <(ls "$POOL/nodes/$NODE/backups")
+check_eq "... and left no backup directory" "${BEFORE[*]}" "${AFTER[*]}"
+
 finish
