@@ -173,7 +173,7 @@ interrupted_state(Ctx *cx, char *dir, bool *interrupted, char *state, size_t sle
     LeaseState ls;
     int rc = lease_state(cx->pool->storage, dir, (int64_t) time(NULL), cx->interrupted_after, &ls, state, slen, err);
     free(dir);
-    *interrupted = rc == 0 && ls != LEASE_LIVE;
+    *interrupted = rc == 0 && lease_interrupted(ls);
     return rc;
 }
 

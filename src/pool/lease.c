@@ -234,10 +234,14 @@ lease_state(Storage *s, const char *dir, int64_t now, int64_t threshold, LeaseSt
 {
     LeaseInfo li;
     bool missing;
-    if (lease_read(s, dir, &li, &missing, err) != 0)
-        return -1;
-    char buf[512];
-    if (missing)
+    char buf[ERROR_MSG_MAX + 64];
+    Error rerr;
+    if (lease_read(s, dir, &li, &missing, &rerr) != 0)
+    {
+        *state = LEASE_UNREADABLE;
+        snprintf(buf, sizeof(buf), "state unknown, left alone: %s", rerr.msg);
+    }
+    else if (missing)
     {
         *state = LEASE_MISSING;
         snprintf(buf, sizeof(buf), "interrupted: no manifest and no lease");

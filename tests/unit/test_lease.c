@@ -82,6 +82,15 @@ int main(void)
     CHECK(!exists, "a released lease with remove is gone");
     free(path);
 
+    /* A lease that is not one: left alone, described, no error. */
+    char *bad = xprintf("%s/%s", dir, LEASE_NAME);
+    storage_put(s, bad, "{not json", 9, &err);
+    CHECK(lease_state(s, dir, now, 60, &st, why, sizeof(why), &err) == 0 && st == LEASE_UNREADABLE &&
+              !lease_interrupted(st) && strstr(why, "left alone") != NULL,
+          "an unparsable lease: state unknown, not judged interrupted");
+    storage_remove(s, bad, &err);
+    free(bad);
+
     long v;
     CHECK(parse_duration("90", 20, 86400, &v, &err) == 0 && v == 90, "duration: plain seconds");
     CHECK(parse_duration("90s", 20, 86400, &v, &err) == 0 && v == 90, "duration: s");
