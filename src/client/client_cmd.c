@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "client/manager_client.h"
 #include "cluster/topology.h"
+#include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "restore/target.h"
@@ -176,15 +177,6 @@ open_client(ManagerClient *c, const ClientOptions *o, const char *cmd)
 
 /* ---- results ---- */
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 static void
 print_json(json_object *o)
 {
@@ -200,8 +192,8 @@ print_result_scalars(json_object *result)
     {
         if (!v)
             continue;
-        if (json_object_is_type(v, json_type_object) && jstr(v, "name"))
-            printf("%s: %s\n", key, jstr(v, "name"));   /* a CP: its name */
+        if (json_object_is_type(v, json_type_object) && json_member_string(v, "name"))
+            printf("%s: %s\n", key, json_member_string(v, "name"));   /* a CP: its name */
         else if (json_object_is_type(v, json_type_string))
             printf("%s: %s\n", key, json_object_get_string(v));
         else if (!json_object_is_type(v, json_type_object) && !json_object_is_type(v, json_type_array))
@@ -240,7 +232,7 @@ run_job(ManagerClient *c, const ClientOptions *o, const char *path, json_object 
     json_object *job;
     if (client_follow_job(c, id, o->quiet || o->json, &job, &err) != 0)
         return cli_fail(&err);
-    const char *state = jstr(job, "state");
+    const char *state = json_member_string(job, "state");
     int rc = 0;
     json_object *result = NULL;
     json_object_object_get_ex(job, "result", &result);
@@ -248,14 +240,14 @@ run_job(ManagerClient *c, const ClientOptions *o, const char *path, json_object 
         print_json(job);
     if (!state || strcmp(state, "succeeded") != 0)
     {
-        const char *reason = jstr(job, "reason");
+        const char *reason = json_member_string(job, "reason");
         log_error("job %lld (%s) failed: %s", id, what, reason ? reason : "the cluster manager gave no reason");
         rc = 1;
     }
     else if (!o->json)
     {
-        if (print_backup_id && jstr(result, "backup"))
-            printf("%s\n", jstr(result, "backup"));
+        if (print_backup_id && json_member_string(result, "backup"))
+            printf("%s\n", json_member_string(result, "backup"));
         else if (result)
             print_result_scalars(result);
     }
@@ -435,21 +427,21 @@ print_job_row(json_object *j)
 {
     json_object *id, *result;
     json_object_object_get_ex(j, "id", &id);
-    const char *state = jstr(j, "state");
+    const char *state = json_member_string(j, "state");
     const char *detail = "";
     char *owned = NULL;
-    if (state && (!strcmp(state, "failed") || !strcmp(state, "cancelled")) && jstr(j, "reason"))
-        detail = jstr(j, "reason");
+    if (state && (!strcmp(state, "failed") || !strcmp(state, "cancelled")) && json_member_string(j, "reason"))
+        detail = json_member_string(j, "reason");
     else if (json_object_object_get_ex(j, "result", &result) && result)
     {
-        if (jstr(result, "backup"))
-            detail = owned = xprintf("backup %s", jstr(result, "backup"));
-        else if (jstr(result, "cluster"))
-            detail = owned = xprintf("cluster %s", jstr(result, "cluster"));
+        if (json_member_string(result, "backup"))
+            detail = owned = xprintf("backup %s", json_member_string(result, "backup"));
+        else if (json_member_string(result, "cluster"))
+            detail = owned = xprintf("cluster %s", json_member_string(result, "cluster"));
     }
-    const char *created = jstr(j, "created_at");
+    const char *created = json_member_string(j, "created_at");
     printf("%-6s %-16s %-8s %-10s %-24.24s %s\n", id ? json_object_to_json_string(id) : "?",
-           jstr(j, "cluster") ? jstr(j, "cluster") : "-", jstr(j, "kind") ? jstr(j, "kind") : "-",
+           json_member_string(j, "cluster") ? json_member_string(j, "cluster") : "-", json_member_string(j, "kind") ? json_member_string(j, "kind") : "-",
            state ? state : "-", created ? created : "-", detail);
     free(owned);
 }
@@ -546,7 +538,7 @@ cmd_jobs(int argc, char **argv)
             print_json(answer);
         else
             client_print_job(answer);
-        const char *state = jstr(answer, "state");
+        const char *state = json_member_string(answer, "state");
         if (wait && (!state || strcmp(state, "succeeded") != 0))
             rc = 1;
     }
@@ -557,7 +549,7 @@ cmd_jobs(int argc, char **argv)
             for (size_t i = 0; i < json_object_array_length(list); i++)
             {
                 json_object *j = json_object_array_get_idx(list, i);
-                const char *jc = jstr(j, "cluster");
+                const char *jc = json_member_string(j, "cluster");
                 if (!cluster || (jc && !strcmp(jc, cluster)))
                     json_object_array_add(kept, json_object_get(j));
             }
@@ -594,11 +586,11 @@ print_backup_row(json_object *b)
         format_bytes((uint64_t) json_object_get_int64(v), stored, sizeof(stored));
     double duration = json_object_object_get_ex(b, "duration", &v) ? json_object_get_double(v) : 0;
     json_object_object_get_ex(b, "end_cp", &cp);
-    const char *scope = jstr(b, "scope");
-    char *what = scope && !strcmp(scope, "shard") && jstr(b, "shard") ? xprintf("shard %s", jstr(b, "shard"))
+    const char *scope = json_member_string(b, "scope");
+    char *what = scope && !strcmp(scope, "shard") && json_member_string(b, "shard") ? xprintf("shard %s", json_member_string(b, "shard"))
                                                                       : xstrdup(scope ? scope : "-");
-    printf("%-20s %-14s %10s %10s %8.1fs  %s (%s)\n", jstr(b, "id") ? jstr(b, "id") : "?", what, size, stored,
-           duration, jstr(cp, "name") ? jstr(cp, "name") : "-", jstr(cp, "time") ? jstr(cp, "time") : "-");
+    printf("%-20s %-14s %10s %10s %8.1fs  %s (%s)\n", json_member_string(b, "id") ? json_member_string(b, "id") : "?", what, size, stored,
+           duration, json_member_string(cp, "name") ? json_member_string(cp, "name") : "-", json_member_string(cp, "time") ? json_member_string(cp, "time") : "-");
     free(what);
 }
 
@@ -658,9 +650,9 @@ client_info(int argc, char **argv)
                 {
                     json_object *cl = json_object_array_get_idx(list, i);
                     json_object_object_get_ex(cl, "shards", &v);
-                    printf("%-20s %-7s %-24s %s\n", jstr(cl, "name") ? jstr(cl, "name") : "?",
-                           v ? json_object_to_json_string(v) : "-", jstr(cl, "created_at") ? jstr(cl, "created_at") : "-",
-                           jstr(cl, "origin") ? jstr(cl, "origin") : "-");
+                    printf("%-20s %-7s %-24s %s\n", json_member_string(cl, "name") ? json_member_string(cl, "name") : "?",
+                           v ? json_object_to_json_string(v) : "-", json_member_string(cl, "created_at") ? json_member_string(cl, "created_at") : "-",
+                           json_member_string(cl, "origin") ? json_member_string(cl, "origin") : "-");
                 }
         }
     }
@@ -683,12 +675,12 @@ client_info(int argc, char **argv)
         }
         else
         {
-            const char *from = jstr(window, "from"), *to = jstr(window, "to");
+            const char *from = json_member_string(window, "from"), *to = json_member_string(window, "to");
             if (from && to)
                 printf("cluster %s: recoverable from %s to %s\n", cluster, from, to);
             else
-                printf("cluster %s: nothing recoverable yet%s%s\n", cluster, jstr(window, "reason") ? ": " : "",
-                       jstr(window, "reason") ? jstr(window, "reason") : "");
+                printf("cluster %s: nothing recoverable yet%s%s\n", cluster, json_member_string(window, "reason") ? ": " : "",
+                       json_member_string(window, "reason") ? json_member_string(window, "reason") : "");
             json_object *list;
             if (json_object_object_get_ex(backups, "backups", &list) && json_object_is_type(list, json_type_array) &&
                 json_object_array_length(list) > 0)

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -202,15 +203,6 @@ client_request(ManagerClient *c, const char *method, const char *path, json_obje
     return rc;
 }
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
 /* A non-negative number member, or -1. */
 static double
 jnum(json_object *o, const char *key)
@@ -236,9 +228,9 @@ typedef struct Follow
 static void
 show_progress(Follow *f, long long id, json_object *job)
 {
-    const char *state = jstr(job, "state");
-    const char *kind = jstr(job, "kind");
-    const char *cluster = jstr(job, "cluster");
+    const char *state = json_member_string(job, "state");
+    const char *kind = json_member_string(job, "kind");
+    const char *cluster = json_member_string(job, "cluster");
     json_object *p = NULL;
     json_object_object_get_ex(job, "progress", &p);
     double done = jnum(p, "bytes_done"), total = jnum(p, "bytes_total");
@@ -246,7 +238,7 @@ show_progress(Follow *f, long long id, json_object *job)
     char line[256];
     int n = snprintf(line, sizeof(line), "job %lld (%s %s): %s", id, kind ? kind : "?", cluster ? cluster : "?",
                      state ? state : "?");
-    const char *phase = p ? jstr(p, "phase") : NULL;
+    const char *phase = p ? json_member_string(p, "phase") : NULL;
     if (phase && n < (int) sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t) n, ", %s", phase);
     if (done >= 0 && total > 0 && n < (int) sizeof(line))
@@ -311,7 +303,7 @@ client_follow_job(ManagerClient *c, long long id, bool quiet, json_object **job,
             break;
         }
         unreachable_since = 0;
-        const char *state = jstr(j, "state");
+        const char *state = json_member_string(j, "state");
         if (tty)
             show_progress(&f, id, j);
         if (state && (!strcmp(state, "succeeded") || !strcmp(state, "failed") || !strcmp(state, "cancelled")))
@@ -346,7 +338,7 @@ client_print_job(json_object *job)
 {
     json_object *id;
     json_object_object_get_ex(job, "id", &id);
-    const char *kind = jstr(job, "kind"), *cluster = jstr(job, "cluster"), *state = jstr(job, "state");
+    const char *kind = json_member_string(job, "kind"), *cluster = json_member_string(job, "cluster"), *state = json_member_string(job, "state");
     printf("job %s: %s of %s, %s\n", id ? json_object_to_json_string(id) : "?", kind ? kind : "?",
            cluster ? cluster : "?", state ? state : "?");
     print_member(job, "created_at", "created");

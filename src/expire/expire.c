@@ -29,6 +29,7 @@
 #include "archive/archive.h"
 #include "backup/cluster_backup.h"
 #include "cluster/catalog.h"
+#include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "consistency/cp_store.h"
@@ -90,22 +91,6 @@ is_gone(const Ctx *cx, const char *node, const char *id)
         if (!strcmp(cx->gone[i].node, node) && !strcmp(cx->gone[i].id, id))
             return true;
     return false;
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
-static int64_t
-jint(json_object *o, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
 /* Which of n backups (oldest first, by start time) are kept. --keep N: the
@@ -351,7 +336,7 @@ expire_node_wal(Ctx *cx, const char *node, Error *err)
 static bool
 scope_matches(json_object *m, const ExpireOptions *o)
 {
-    const char *scope = jstr(m, "scope"), *shard = jstr(m, "shard");
+    const char *scope = json_member_string(m, "scope"), *shard = json_member_string(m, "shard");
     if (!o->shard)
         return scope && !strcmp(scope, "cluster");
     return scope && !strcmp(scope, "shard") && shard && !strcmp(shard, o->shard);
@@ -371,9 +356,9 @@ referenced_by_kept(json_object **all, size_t n, const bool *removed, const char 
         for (size_t k = 0; k < json_object_array_length(nodes); k++)
         {
             json_object *nj = json_object_array_get_idx(nodes, k);
-            const char *pn = jstr(nj, "pool_node"), *b = jstr(nj, "backup");
+            const char *pn = json_member_string(nj, "pool_node"), *b = json_member_string(nj, "backup");
             if (pn && b && !strcmp(pn, node) && !strcmp(b, id))
-                return jstr(all[i], "id");
+                return json_member_string(all[i], "id");
         }
     }
     return NULL;
@@ -382,12 +367,12 @@ referenced_by_kept(json_object **all, size_t n, const bool *removed, const char 
 static int
 remove_cluster_backup(Ctx *cx, json_object **all, size_t n, const bool *removed, json_object *m, Error *err)
 {
-    const char *cluster = cx->o->cluster, *id = jstr(m, "id");
+    const char *cluster = cx->o->cluster, *id = json_member_string(m, "id");
     if (!id)
         return error_set(err, "a cluster.manifest of cluster %s has no id", cluster);
     json_object *entry = json_object_new_object();
     json_object_object_add(entry, "id", json_object_new_string(id));
-    json_object_object_add(entry, "started_epoch", json_object_new_int64(jint(m, "started_epoch")));
+    json_object_object_add(entry, "started_epoch", json_object_new_int64(json_member_int(m, "started_epoch")));
     json_object *nodes_out = json_object_new_array();
     json_object_object_add(entry, "nodes", nodes_out);
     json_object_array_add(cx->removed_backups, entry);
@@ -407,7 +392,7 @@ remove_cluster_backup(Ctx *cx, json_object **all, size_t n, const bool *removed,
         for (size_t k = 0; k < json_object_array_length(nodes) && rc == 0; k++)
         {
             json_object *nj = json_object_array_get_idx(nodes, k);
-            const char *pn = jstr(nj, "pool_node"), *b = jstr(nj, "backup");
+            const char *pn = json_member_string(nj, "pool_node"), *b = json_member_string(nj, "backup");
             if (!pn || !b)
                 continue;
             const char *user = referenced_by_kept(all, n, removed, pn, b);
@@ -522,7 +507,7 @@ expire_interrupted_cluster_backups(Ctx *cx, json_object **all, size_t n, Error *
                                                                                         sizeof(char *));
     size_t nlive = 0, ndead = 0;
     for (size_t i = 0; i < n; i++)
-        complete[i] = (char *) jstr(all[i], "id");
+        complete[i] = (char *) json_member_string(all[i], "id");
     for (size_t i = 0; i < l.count && rc == 0; i++)
     {
         const char *id = l.entries[i].name;
@@ -650,14 +635,14 @@ expire_cluster(Ctx *cx, Error *err)
         if (scope_matches(all[i], o))
         {
             idx[nc] = i;
-            started[nc++] = jint(all[i], "started_epoch");
+            started[nc++] = json_member_int(all[i], "started_epoch");
         }
     choose_kept(started, nc, o, keep);
     for (size_t c = 0; c < nc; c++)
         if (!keep[c])
             removed[idx[c]] = true;
         else
-            json_object_array_add(cx->kept, json_object_new_string(jstr(all[idx[c]], "id")));
+            json_object_array_add(cx->kept, json_object_new_string(json_member_string(all[idx[c]], "id")));
     if (nc == 0)
         note(cx, "cluster %s has no complete %s backup%s%s in the pool: nothing to expire", o->cluster,
              o->shard ? "shard" : "whole-cluster", o->shard ? " of " : "", o->shard ? o->shard : "");
@@ -721,9 +706,9 @@ cluster_references(Ctx *cx, const char *node, json_object *refs, Error *err)
                 for (size_t j = 0; j < json_object_array_length(nodes); j++)
                 {
                     json_object *nj = json_object_array_get_idx(nodes, j);
-                    const char *pn = jstr(nj, "pool_node"), *b = jstr(nj, "backup");
+                    const char *pn = json_member_string(nj, "pool_node"), *b = json_member_string(nj, "backup");
                     if (pn && b && !strcmp(pn, node))
-                        json_object_object_add(refs, b, json_object_new_string(jstr(all[k], "id")));
+                        json_object_object_add(refs, b, json_object_new_string(json_member_string(all[k], "id")));
                 }
         }
         for (size_t k = 0; rc == 0 && k < n; k++)

@@ -9,6 +9,7 @@
 #include "backup/cluster_backup.h"
 #include "cluster/check_consistency.h"
 #include "cluster/topology.h"
+#include "common/json_member.h"
 #include "common/util.h"
 #include "consistency/cp_store.h"
 #include "manager/manager.h"
@@ -172,8 +173,6 @@ get_clusters(Manager *m, ApiResponse *out)
     reply(out, 200, o);
 }
 
-static const char *jstring_of(json_object *o, const char *key);
-
 static int
 load_topology(Manager *m, const char *name, Topology *t, ApiResponse *out)
 {
@@ -214,7 +213,7 @@ node_json(json_object *list, const char *name)
     for (size_t i = 0; list && i < json_object_array_length(list); i++)
     {
         json_object *n = json_object_array_get_idx(list, i);
-        const char *nm = jstring_of(n, "name");
+        const char *nm = json_member_string(n, "name");
         if (nm && !strcmp(nm, name))
             return n;
     }
@@ -309,14 +308,6 @@ jdouble_of(json_object *o, const char *key)
     return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : 0;
 }
 
-static const char *
-jstring_of(json_object *o, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v) : NULL;
-}
-
 static json_object *
 end_cp_of(json_object *backup)
 {
@@ -327,7 +318,7 @@ end_cp_of(json_object *backup)
 static bool
 is_cluster_scope(json_object *backup)
 {
-    const char *scope = jstring_of(backup, "scope");
+    const char *scope = json_member_string(backup, "scope");
     return scope && !strcmp(scope, "cluster");
 }
 
@@ -425,9 +416,9 @@ get_window(Manager *m, const char *name, ApiResponse *out)
     {
         json_object *cp = end_cp_of(first);
         const ConsistencyPoint *last = &v.cps[v.ncps - 1];
-        json_object_object_add(o, "from", json_object_new_string(jstring_of(cp, "time") ? jstring_of(cp, "time") : ""));
+        json_object_object_add(o, "from", json_object_new_string(json_member_string(cp, "time") ? json_member_string(cp, "time") : ""));
         json_object_object_add(o, "from_epoch", json_object_new_double(jdouble_of(cp, "epoch")));
-        json_object_object_add(o, "from_backup", json_object_new_string(jstring_of(first, "id") ? jstring_of(first, "id") : ""));
+        json_object_object_add(o, "from_backup", json_object_new_string(json_member_string(first, "id") ? json_member_string(first, "id") : ""));
         json_object_object_add(o, "to", json_object_new_string(last->time_text));
         json_object_object_add(o, "to_epoch", json_object_new_double(last->time));
         json_object_object_add(o, "to_cp", json_object_new_string(last->name));
@@ -577,7 +568,7 @@ post_restore_plan(Manager *m, const char *name, json_object *body, ApiResponse *
         json_object_object_add(o, "cluster", json_object_new_string(name));
         json_object_object_add(o, "time", json_object_new_string(target.text));
         json_object_object_add(o, "cp", cp_to_json(cp));
-        json_object_object_add(o, "backup", json_object_new_string(jstring_of(backup, "id") ? jstring_of(backup, "id") : ""));
+        json_object_object_add(o, "backup", json_object_new_string(json_member_string(backup, "id") ? json_member_string(backup, "id") : ""));
         reply(out, 200, o);
     }
     pool_view_free(&v);
@@ -594,9 +585,9 @@ window_text(const PoolView *v)
             first = v->backups[i];
     if (!first || v->ncps == 0)
         return xstrdup("empty: no complete cluster backup in the pool yet");
-    const char *from = jstring_of(end_cp_of(first), "time");
+    const char *from = json_member_string(end_cp_of(first), "time");
     return xprintf("from %s (end of backup %s) to %s (CP %s)", from ? from : "?",
-                   jstring_of(first, "id") ? jstring_of(first, "id") : "?", v->cps[v->ncps - 1].time_text,
+                   json_member_string(first, "id") ? json_member_string(first, "id") : "?", v->cps[v->ncps - 1].time_text,
                    v->cps[v->ncps - 1].name);
 }
 

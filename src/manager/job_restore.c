@@ -16,6 +16,7 @@
 
 #include "cluster/catalog.h"
 #include "cluster/topology.h"
+#include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "manager/manager.h"
@@ -123,14 +124,6 @@ pick_ports(const ManagerConfig *cfg, PGconn *meta, size_t n, int *base, Error *e
     return 0;
 }
 
-static const char *
-param_string(json_object *params, const char *key)
-{
-    json_object *v;
-    return params && json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v) : NULL;
-}
-
 static bool
 registered(PGconn *meta, const char *name, Error *err, int *rc)
 {
@@ -161,8 +154,8 @@ int
 run_restore(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const char *cluster, json_object *params,
             json_object **result, Error *err)
 {
-    const char *to = param_string(params, "to"), *cp = param_string(params, "cp"),
-               *time_text = param_string(params, "time"), *dir_param = param_string(params, "dir");
+    const char *to = json_member_string(params, "to"), *cp = json_member_string(params, "cp"),
+               *time_text = json_member_string(params, "time"), *dir_param = json_member_string(params, "dir");
     json_object *v;
     int base_port = params && json_object_object_get_ex(params, "base_port", &v) ? json_object_get_int(v) : 0;
     *result = NULL;

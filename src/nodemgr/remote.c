@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "nodemgr/nodemgr.h"
@@ -42,28 +43,12 @@ answer_error(json_object *a)
     return a && json_object_object_get_ex(a, "error", &v) ? json_object_get_string(v) : "(no message)";
 }
 
-static int64_t
-get_int(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
-static const char *
-get_str(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
 /* Reads the node manifest the task wrote. */
 static int
 load_result(const NodeBackupTask *t, const char *url, json_object *task, Manifest *out, Error *err)
 {
     json_object *result;
-    const char *id = json_object_object_get_ex(task, "result", &result) ? get_str(result, "backup") : NULL;
+    const char *id = json_object_object_get_ex(task, "result", &result) ? json_member_string(result, "backup") : NULL;
     if (!id)
         return error_set(err, "node manager %s reported the backup of %s done without a backup id", url,
                          t->node->name);
@@ -123,7 +108,7 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
         json_object_put(a);
         return rc;
     }
-    int64_t task = get_int(a, "task");
+    int64_t task = json_member_int(a, "task");
     json_object_put(a);
     char *path = xprintf("/api/v1/tasks/%lld", (long long) task);
     log_info("replica set %s: backup of %s sent to node manager %s (task %lld)", t->set, t->node->name, url,
@@ -177,15 +162,15 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
             json_object *p;
             if (json_object_object_get_ex(a, "progress", &p))
             {
-                atomic_store(&t->bytes_done, (uint64_t) get_int(p, "bytes_done"));
-                atomic_store(&t->bytes_total, (uint64_t) get_int(p, "bytes_total"));
+                atomic_store(&t->bytes_done, (uint64_t) json_member_int(p, "bytes_done"));
+                atomic_store(&t->bytes_total, (uint64_t) json_member_int(p, "bytes_total"));
             }
-            const char *state = get_str(a, "state");
+            const char *state = json_member_string(a, "state");
             if (state && !strcmp(state, "succeeded"))
                 rc = load_result(t, url, a, out, err);
             else if (state && !strcmp(state, "failed"))
                 rc = error_set(err, "backup of %s by node manager %s (task %lld) failed: %s", t->node->name, url,
-                               (long long) task, get_str(a, "reason") ? get_str(a, "reason") : "(no reason)");
+                               (long long) task, json_member_string(a, "reason") ? json_member_string(a, "reason") : "(no reason)");
             else if (!state || strcmp(state, "running") != 0)
                 rc = error_set(err, "node manager %s: task %lld is in an unknown state '%s'", url, (long long) task,
                                state ? state : "(none)");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "nodemgr/nodemgr.h"
@@ -23,15 +24,6 @@ nm_where(const RestoreExecutor *ex, const TopoNode *node)
         if (node->host && !strcmp(d->hosts[i], node->host))
             return d->urls[i];
     return NULL;
-}
-
-static const char *
-get_str(json_object *o, const char *key)
-{
-    json_object *v;
-    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
 }
 
 /* Submits `req` to the node manager at url and polls the task to its end.
@@ -72,7 +64,7 @@ run_task(const NodeManagerDirectory *d, const char *url, json_object *req, const
             break;
         }
         failures = 0;
-        const char *state = get_str(a, "state");
+        const char *state = json_member_string(a, "state");
         if (status == 404)
             rc = error_set(err, "node manager %s no longer knows task %lld (%s): it restarted during the task", url,
                            (long long) task, what);
@@ -83,7 +75,7 @@ run_task(const NodeManagerDirectory *d, const char *url, json_object *req, const
             rc = 0;
         else if (state && !strcmp(state, "failed"))
             rc = error_set(err, "%s by node manager %s (task %lld) failed: %s", what, url, (long long) task,
-                           get_str(a, "reason") ? get_str(a, "reason") : "(no reason)");
+                           json_member_string(a, "reason") ? json_member_string(a, "reason") : "(no reason)");
         else if (!state || strcmp(state, "running") != 0)
             rc = error_set(err, "node manager %s: task %lld (%s) is in an unknown state '%s'", url, (long long) task,
                            what, state ? state : "(none)");

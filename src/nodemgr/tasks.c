@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backup/backup.h"
+#include "common/json_member.h"
 #include "common/log.h"
 #include "common/spawn.h"
 #include "common/util.h"
@@ -42,15 +43,6 @@ task_state_name(TaskState s)
     return "?";
 }
 
-static const char *
-param_string(json_object *params, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(params, key, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v)
-               : NULL;
-}
-
 /* ---- the kinds ---- */
 
 static void
@@ -68,11 +60,11 @@ run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *e
     backup_options_defaults(&o);
     o.co.pool = cfg->pool;
     o.co.quiet = true;
-    o.co.node = param_string(t->params, "pool_node");
-    o.pgdata = param_string(t->params, "pgdata");
-    o.pg_conn = param_string(t->params, "pg_conn");
-    o.primary_conn = param_string(t->params, "primary_conn");
-    o.cluster_backup = param_string(t->params, "cluster_backup");
+    o.co.node = json_member_string(t->params, "pool_node");
+    o.pgdata = json_member_string(t->params, "pgdata");
+    o.pg_conn = json_member_string(t->params, "pg_conn");
+    o.primary_conn = json_member_string(t->params, "primary_conn");
+    o.cluster_backup = json_member_string(t->params, "cluster_backup");
     o.cancel = &t->cancel;
     json_object *v;
     if (json_object_object_get_ex(t->params, "jobs", &v))
@@ -115,7 +107,7 @@ run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *e
 static int
 run_pg_ctl(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
 {
-    const char *pgdata = param_string(t->params, "pgdata");
+    const char *pgdata = json_member_string(t->params, "pgdata");
     char *bin = pg_bin_dir(cfg->pg_bin, 150000);
     char *pg_ctl = xprintf("%s/pg_ctl", bin);
     char *log = xprintf("%s/strata-node-manager.log", pgdata);
@@ -148,7 +140,7 @@ static int
 run_archive_status(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
 {
     (void) cfg;
-    const char *conninfo = param_string(t->params, "pg_conn");
+    const char *conninfo = json_member_string(t->params, "pg_conn");
     PGconn *c = pg_connect(conninfo, "instance", err);
     if (!c)
         return -1;
@@ -196,16 +188,16 @@ run_archive_status(Task *t, const NodeManagerConfig *cfg, json_object **result, 
 static int
 run_rebuild_standby(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
 {
-    const char *pgdata = param_string(t->params, "pgdata");
-    const char *primary = param_string(t->params, "primary_conn");
+    const char *pgdata = json_member_string(t->params, "pgdata");
+    const char *primary = json_member_string(t->params, "primary_conn");
     json_object *v;
     RestoreOptions o;
     restore_options_defaults(&o);
     o.co.pool = cfg->pool;
     o.co.quiet = true;
-    o.co.node = param_string(t->params, "pool_node");
+    o.co.node = json_member_string(t->params, "pool_node");
     o.target_dir = pgdata;
-    o.backup_id = param_string(t->params, "backup");
+    o.backup_id = json_member_string(t->params, "backup");
     o.target.kind = TARGET_LATEST;
     o.force = json_object_object_get_ex(t->params, "force", &v) && json_object_get_boolean(v);
     o.port = json_object_object_get_ex(t->params, "port", &v) ? json_object_get_int(v) : 0;
@@ -342,15 +334,15 @@ run_restore(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *
     restore_options_defaults(&o);
     o.co.pool = cfg->pool;
     o.co.quiet = true;
-    o.co.node = param_string(t->params, "pool_node");
-    o.backup_id = param_string(t->params, "backup");
-    o.target_dir = param_string(t->params, "target_dir");
-    o.archive_node = param_string(t->params, "archive_node");
+    o.co.node = json_member_string(t->params, "pool_node");
+    o.backup_id = json_member_string(t->params, "backup");
+    o.target_dir = json_member_string(t->params, "target_dir");
+    o.archive_node = json_member_string(t->params, "archive_node");
     o.port = json_object_get_int(json_object_object_get_ex(t->params, "port", &v) ? v : NULL);
     if (json_object_object_get_ex(t->params, "jobs", &v))
         o.jobs = json_object_get_int(v);
-    if (param_string(t->params, "action"))
-        o.action = param_string(t->params, "action");
+    if (json_member_string(t->params, "action"))
+        o.action = json_member_string(t->params, "action");
     if (json_object_object_get_ex(t->params, "start_timeout", &v))
         o.start_timeout = json_object_get_int(v);
     o.start = !json_object_object_get_ex(t->params, "start", &v) || json_object_get_boolean(v);
@@ -404,8 +396,8 @@ static int
 run_standby(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
 {
     json_object *v;
-    const char *pgdata = param_string(t->params, "pgdata");
-    const char *host = param_string(t->params, "primary_host");
+    const char *pgdata = json_member_string(t->params, "pgdata");
+    const char *host = json_member_string(t->params, "primary_host");
     int primary_port = json_object_get_int(json_object_object_get_ex(t->params, "primary_port", &v) ? v : NULL);
     int port = json_object_get_int(json_object_object_get_ex(t->params, "port", &v) ? v : NULL);
     size_t nsettings;
@@ -528,8 +520,8 @@ static int
 resolve_instance(const NodeManagerConfig *cfg, json_object *params, bool need_pgdata, bool need_conn, int *status,
                  Error *err)
 {
-    const char *name = param_string(params, "instance");
-    const char *pgdata = param_string(params, "pgdata");
+    const char *name = json_member_string(params, "instance");
+    const char *pgdata = json_member_string(params, "pgdata");
     *status = 400;
     if (name)
     {
@@ -538,12 +530,12 @@ resolve_instance(const NodeManagerConfig *cfg, json_object *params, bool need_pg
             {
                 if (!pgdata)
                     json_object_object_add(params, "pgdata", json_object_new_string(cfg->instances[i].pgdata));
-                if (!param_string(params, "pg_conn"))
+                if (!json_member_string(params, "pg_conn"))
                     json_object_object_add(params, "pg_conn", json_object_new_string(cfg->instances[i].pg_conn));
-                pgdata = param_string(params, "pgdata");
+                pgdata = json_member_string(params, "pgdata");
                 break;
             }
-        if (!param_string(params, "pgdata"))
+        if (!json_member_string(params, "pgdata"))
         {
             *status = 404;
             return error_set(err, "this node manager serves no instance named '%s'", name);
@@ -553,7 +545,7 @@ resolve_instance(const NodeManagerConfig *cfg, json_object *params, bool need_pg
         return error_set(err, "\"pgdata\" (or \"instance\") is required");
     if (pgdata && pgdata[0] != '/')
         return error_set(err, "\"pgdata\" must be an absolute path, not '%s'", pgdata);
-    if (need_conn && !param_string(params, "pg_conn"))
+    if (need_conn && !json_member_string(params, "pg_conn"))
         return error_set(err, "\"pg_conn\" (or \"instance\") is required");
     if (pgdata && cfg->ninstances > 0)
     {
@@ -648,10 +640,10 @@ check_new_dir(const NodeManagerConfig *cfg, const char *key, const char *dir, in
 static int
 check_restore(const NodeManagerConfig *cfg, json_object *params, int *status, Error *err)
 {
-    if (check_new_dir(cfg, "target_dir", param_string(params, "target_dir"), status, err) != 0)
+    if (check_new_dir(cfg, "target_dir", json_member_string(params, "target_dir"), status, err) != 0)
         return -1;
-    const char *node = param_string(params, "pool_node"), *archive = param_string(params, "archive_node");
-    const char *action = param_string(params, "action");
+    const char *node = json_member_string(params, "pool_node"), *archive = json_member_string(params, "archive_node");
+    const char *action = json_member_string(params, "action");
     json_object *v;
     if (!node || !pool_node_ok(node))
         return error_set(err, "\"pool_node\" is required: a valid pool node name (the backed-up node's, e.g. c1/shard1)");
@@ -679,9 +671,9 @@ check_restore(const NodeManagerConfig *cfg, json_object *params, int *status, Er
 static int
 check_standby(const NodeManagerConfig *cfg, json_object *params, int *status, Error *err)
 {
-    if (check_new_dir(cfg, "pgdata", param_string(params, "pgdata"), status, err) != 0)
+    if (check_new_dir(cfg, "pgdata", json_member_string(params, "pgdata"), status, err) != 0)
         return -1;
-    if (!param_string(params, "primary_host"))
+    if (!json_member_string(params, "primary_host"))
         return error_set(err, "\"primary_host\" is required: the host of the primary to stream from");
     if (check_int(params, "primary_port", true, 1, 65535, "the primary's port", err) != 0 ||
         check_int(params, "port", true, 1, 65535, "the standby's port", err) != 0 || check_settings(params, err) != 0)
@@ -697,7 +689,7 @@ task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err
                                           "backup", "target_dir", "archive_node", "action", "primary_host", "cluster_backup", NULL};
     if (check_strings(request, strings, err) != 0)
         return -1;
-    const char *kind = param_string(request, "kind");
+    const char *kind = json_member_string(request, "kind");
     if (!kind)
         return error_set(err, "\"kind\" is required: " TASK_KINDS);
     json_object *params = json_object_get(request);
@@ -707,7 +699,7 @@ task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err
     {
         main = run_backup;
         rc = resolve_instance(t->cfg, params, true, true, status, err);
-        const char *node = param_string(params, "pool_node");
+        const char *node = json_member_string(params, "pool_node");
         json_object *v;
         if (rc == 0 && !node)
             rc = error_set(err, "\"pool_node\" is required (the node's name in the pool, e.g. c1/shard1)");
@@ -735,11 +727,11 @@ task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err
     {
         main = run_rebuild_standby;
         rc = resolve_instance(t->cfg, params, true, false, status, err);
-        const char *node = param_string(params, "pool_node");
+        const char *node = json_member_string(params, "pool_node");
         json_object *v;
         if (rc == 0 && (!node || !pool_node_ok(node)))
             rc = error_set(err, "\"pool_node\" is required: a valid pool node name (the replica set's, e.g. c1/shard1)");
-        if (rc == 0 && !param_string(params, "primary_conn"))
+        if (rc == 0 && !json_member_string(params, "primary_conn"))
             rc = error_set(err, "\"primary_conn\" is required: the primary the rebuilt standby streams from");
         if (rc == 0 && (!json_object_object_get_ex(params, "port", &v) || !json_object_is_type(v, json_type_int) ||
                         json_object_get_int64(v) < 1 || json_object_get_int64(v) > 65535))
@@ -796,7 +788,7 @@ task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err
     tasks_trim(t);
     pthread_mutex_unlock(&t->lock);
     log_info("task %lld (%s) started%s%s", (long long) *id, kind,
-             param_string(params, "pgdata") ? " on " : "", param_string(params, "pgdata") ? param_string(params, "pgdata") : "");
+             json_member_string(params, "pgdata") ? " on " : "", json_member_string(params, "pgdata") ? json_member_string(params, "pgdata") : "");
     return 0;
 }
 
@@ -812,7 +804,7 @@ task_json(const Task *t)
     const char *keys[] = {"instance", "pgdata", "pool_node", "target_dir"};
     for (size_t i = 0; i < 4; i++)
     {
-        const char *v = param_string(t->params, keys[i]);
+        const char *v = json_member_string(t->params, keys[i]);
         if (v)
             json_object_object_add(o, keys[i], json_object_new_string(v));
     }
