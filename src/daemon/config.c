@@ -1,11 +1,14 @@
 /* The daemons' configuration files and their tokens. */
 #include <arpa/inet.h>
+#include <getopt.h>
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "cli/cli.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
@@ -42,6 +45,27 @@ config_get_string(json_object *o, const char *key, const char *path, bool requir
         return error_set(err, "%s: \"%s\" must be a non-empty string", path, key);
     *out = xstrdup(json_object_get_string(v));
     return 0;
+}
+
+int
+config_tls(json_object *o, const char *path, char **cert_pem, char **key_pem, Error *err)
+{
+    *cert_pem = *key_pem = NULL;
+    char *cert = NULL, *key = NULL;
+    int rc = config_get_string(o, "tls_cert", path, false, &cert, err);
+    if (rc == 0)
+        rc = config_get_string(o, "tls_key", path, false, &key, err);
+    if (rc == 0 && (!cert) != (!key))
+        rc = error_set(err, "%s: TLS needs both \"tls_cert\" and \"tls_key\"", path);
+    if (rc == 0 && cert)
+    {
+        rc = config_read_text("tls_cert", cert, cert_pem, err);
+        if (rc == 0)
+            rc = config_read_text("tls_key", key, key_pem, err);
+    }
+    free(cert);
+    free(key);
+    return rc;
 }
 
 int
@@ -147,4 +171,34 @@ bearer_auth_ok(const char *token, size_t token_len, const char *authorization)
     if (strlen(given) != token_len)
         return false;
     return CRYPTO_memcmp(given, token, token_len) == 0;
+}
+
+enum { OPT_CONFIG = OPT_FIRST_COMMAND_OPTION };
+
+int
+daemon_command_line(int argc, char **argv, const char *cmd, const char *usage, const char *why, const char **config)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    *config = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    {
+        switch (c)
+        {
+            case OPT_CONFIG: *config = optarg; break;
+            case OPT_HELP: fputs(usage, stdout); return 0;
+            default: return cli_bad_option(cmd, argv, c);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!*config)
+        return cli_usage_error(cmd, "--config FILE is required (%s)", why);
+    return CLI_CONTINUE;
 }

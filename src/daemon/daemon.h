@@ -25,6 +25,9 @@ int config_file_load(const char *path, json_object **out, Error *err);
 int config_get_string(json_object *o, const char *key, const char *path, bool required, char **out, Error *err);
 /* A whole (small) file as a NUL-terminated string; `what` names it in errors. */
 int config_read_text(const char *what, const char *file, char **out, Error *err);
+/* "tls_cert" and "tls_key" (paths, both or neither): their PEM contents,
+ * or both NULL for plain HTTP. */
+int config_tls(json_object *o, const char *path, char **cert_pem, char **key_pem, Error *err);
 /* "listen": "HOST:PORT" with a numeric IPv4 host. */
 int config_listen(json_object *o, const char *path, char **host, int *port, Error *err);
 /* A secret from `file_key` (a file: first line, warning if group/other can
@@ -33,6 +36,11 @@ int config_listen(json_object *o, const char *path, char **host, int *port, Erro
  * DAEMON_TOKEN_MIN characters. `what` names it in errors ("the API token"). */
 int config_token(json_object *o, const char *path, const char *inline_key, const char *file_key, const char *what,
                  char **token, size_t *len, Error *err);
+/* A daemon's command line: --config FILE (required: `why` says what is
+ * read from it) or --help (prints `usage`). CLI_CONTINUE with *config set,
+ * otherwise the exit code. `cmd` names the command in errors. */
+int daemon_command_line(int argc, char **argv, const char *cmd, const char *usage, const char *why,
+                        const char **config);
 /* Overwrites and frees a secret. */
 void secret_free(char *s);
 
@@ -53,6 +61,9 @@ typedef struct HttpResponse
 void http_error(HttpResponse *out, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A JSON body (takes `o`). */
 void http_reply(HttpResponse *out, int status, json_object *o);
+/* The request body as one JSON object (an empty body is {} when
+ * empty_is_object); otherwise NULL with a 400 in *out. */
+json_object *http_json_object(const char *body, size_t len, bool empty_is_object, HttpResponse *out);
 
 typedef struct HttpServer
 {

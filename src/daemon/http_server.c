@@ -41,9 +41,41 @@ http_reply(HttpResponse *out, int status, json_object *o)
 {
     free(out->body);
     out->status = status;
-    out->body = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    out->body = xprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     out->content_type = "application/json";
     json_object_put(o);
+}
+
+json_object *
+http_json_object(const char *body, size_t len, bool empty_is_object, HttpResponse *out)
+{
+    if (len == 0 && empty_is_object)
+        return json_object_new_object();
+    json_tokener *tok = json_tokener_new();
+    json_object *o = json_tokener_parse_ex(tok, body, (int) len);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (!o || e != json_tokener_success)
+    {
+        json_object_put(o);
+        http_error(out, 400, "malformed JSON body: the request body must be one JSON object; %s",
+                   len == 0 ? "it is empty"
+                   : e == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(e));
+        return NULL;
+    }
+    while (used < len && strchr(" \t\r\n", body[used]))
+        used++;
+    if (used != len)
+        http_error(out, 400, "malformed JSON body: the request body must be one JSON object; trailing data after "
+                             "the JSON value at byte %zu", used);
+    else if (!json_object_is_type(o, json_type_object))
+        http_error(out, 400, "malformed JSON body: the request body must be one JSON object, not %s",
+                   json_type_to_name(json_object_get_type(o)));
+    else
+        return o;
+    json_object_put(o);
+    return NULL;
 }
 
 static enum MHD_Result

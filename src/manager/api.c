@@ -18,62 +18,8 @@
 #define CP_TIMEOUT_MS 2000
 #define JOBS_LIST_MAX 200
 
-void
-api_error(ApiResponse *out, int status, const char *fmt, ...)
-{
-    char msg[ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "error", json_object_new_string(msg));
-    free(out->body);
-    out->status = status;
-    out->body = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    out->content_type = "application/json";
-    json_object_put(o);
-}
 
-/* Takes ownership of o. */
-static void
-reply(ApiResponse *out, int status, json_object *o)
-{
-    out->status = status;
-    out->body = xprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    out->content_type = "application/json";
-    json_object_put(o);
-}
 
-/* The body as a JSON object; an empty body is an empty object. */
-static json_object *
-parse_body(const char *body, size_t len, ApiResponse *out)
-{
-    if (len == 0)
-        return json_object_new_object();
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, body, (int) len);
-    enum json_tokener_error e = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (!o || e != json_tokener_success)
-    {
-        json_object_put(o);
-        api_error(out, 400, "malformed JSON body: %s",
-                  e == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(e));
-        return NULL;
-    }
-    while (used < len && strchr(" \t\r\n", body[used]))
-        used++;
-    if (used != len)
-        api_error(out, 400, "malformed JSON body: trailing data after the JSON value at byte %zu", used);
-    else if (!json_object_is_type(o, json_type_object))
-        api_error(out, 400, "malformed JSON body: expected a JSON object");
-    else
-        return o;
-    json_object_put(o);
-    return NULL;
-}
 
 /* An optional string member; 400 if present and not a string. */
 static int
@@ -85,16 +31,15 @@ body_string(json_object *o, const char *key, const char **val, ApiResponse *out)
         return 0;
     if (!json_object_is_type(v, json_type_string))
     {
-        api_error(out, 400, "\"%s\" must be a string", key);
+        http_error(out, 400, "\"%s\" must be a string", key);
         return -1;
     }
     *val = json_object_get_string(v);
     return 0;
 }
 
-/* The handlers' metadata connection, reconnected after a lost one. */
-static PGconn *
-meta_conn(Manager *m, ApiResponse *out)
+PGconn *
+api_meta_conn(Manager *m, ApiResponse *out)
 {
     if (PQstatus(m->meta) != CONNECTION_OK)
         PQreset(m->meta);
@@ -103,19 +48,19 @@ meta_conn(Manager *m, ApiResponse *out)
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", PQerrorMessage(m->meta));
         msg[strcspn(msg, "\n")] = '\0';
-        api_error(out, 503, "the metadata database is unavailable: %s", msg);
+        http_error(out, 503, "the metadata database is unavailable: %s", msg);
         return NULL;
     }
     return m->meta;
 }
 
-static void
-db_error(ApiResponse *out, PGconn *c, const char *what)
+void
+api_db_error(ApiResponse *out, PGconn *c, const char *what)
 {
     char msg[1024];
     snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
     msg[strcspn(msg, "\n")] = '\0';
-    api_error(out, 500, "%s: %s", what, msg);
+    http_error(out, 500, "%s: %s", what, msg);
 }
 
 /* 0 if registered; otherwise the response is set (400 bad name, 404 unknown). */
@@ -125,19 +70,19 @@ cluster_check(Manager *m, const char *name, ApiResponse *out)
     Error err;
     if (topology_name_check("cluster name", name, &err) != 0)
     {
-        api_error(out, 400, "%s", err.msg);
+        http_error(out, 400, "%s", err.msg);
         return -1;
     }
-    PGconn *c = meta_conn(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return -1;
     const char *p[1] = {name};
     PGresult *r = PQexecParams(c, "SELECT 1 FROM strata.clusters WHERE name = $1", 1, NULL, p, NULL, NULL, 0);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        rc = -1, db_error(out, c, "looking up the cluster");
+        rc = -1, api_db_error(out, c, "looking up the cluster");
     else if (PQntuples(r) == 0)
-        rc = -1, api_error(out, 404, "cluster %s is not registered (strata cluster register)", name);
+        rc = -1, http_error(out, 404, "cluster %s is not registered (strata cluster register)", name);
     PQclear(r);
     return rc;
 }
@@ -145,7 +90,7 @@ cluster_check(Manager *m, const char *name, ApiResponse *out)
 static void
 get_clusters(Manager *m, ApiResponse *out)
 {
-    PGconn *c = meta_conn(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     PGresult *r = PQexec(c, "SELECT name, created_at::text, origin, "
@@ -153,7 +98,7 @@ get_clusters(Manager *m, ApiResponse *out)
                             "FROM strata.clusters c ORDER BY name");
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
     {
-        db_error(out, c, "listing clusters");
+        api_db_error(out, c, "listing clusters");
         PQclear(r);
         return;
     }
@@ -170,19 +115,19 @@ get_clusters(Manager *m, ApiResponse *out)
     PQclear(r);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "clusters", a);
-    reply(out, 200, o);
+    http_reply(out, 200, o);
 }
 
 static int
 load_topology(Manager *m, const char *name, Topology *t, ApiResponse *out)
 {
     Error err;
-    PGconn *c = meta_conn(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return -1;
     if (topology_load(c, name, t, &err) != 0)
     {
-        api_error(out, 500, "%s", err.msg);
+        http_error(out, 500, "%s", err.msg);
         return -1;
     }
     return 0;
@@ -297,7 +242,7 @@ get_cluster(Manager *m, const char *name, ApiResponse *out)
                                    json_object_new_string(c ? "up" : "down"));
             PQfinish(c);
         }
-    reply(out, 200, o);
+    http_reply(out, 200, o);
     topology_free(&t);
 }
 
@@ -350,7 +295,7 @@ pool_view(Manager *m, const char *cluster, PoolView *v, ApiResponse *out)
         cp_list_pool(m->pool, cluster, &v->cps, &v->ncps, &err) != 0)
     {
         pool_view_free(v);
-        api_error(out, 500, "reading pool %s: %s", m->cfg.pool, err.msg);
+        http_error(out, 500, "reading pool %s: %s", m->cfg.pool, err.msg);
         return -1;
     }
     return 0;
@@ -373,7 +318,7 @@ get_backups(Manager *m, const char *name, ApiResponse *out)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cluster", json_object_new_string(name));
     json_object_object_add(o, "backups", a);
-    reply(out, 200, o);
+    http_reply(out, 200, o);
 }
 
 static void
@@ -389,7 +334,7 @@ get_cps(Manager *m, const char *name, ApiResponse *out)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cluster", json_object_new_string(name));
     json_object_object_add(o, "cps", a);
-    reply(out, 200, o);
+    http_reply(out, 200, o);
 }
 
 /* The recoverable window of a whole-cluster restore: from the end CP of the
@@ -424,7 +369,7 @@ get_window(Manager *m, const char *name, ApiResponse *out)
         json_object_object_add(o, "to_cp", json_object_new_string(last->name));
     }
     pool_view_free(&v);
-    reply(out, 200, o);
+    http_reply(out, 200, o);
 }
 
 static void
@@ -436,7 +381,7 @@ post_cp(Manager *m, const char *name, json_object *body, ApiResponse *out)
         return;
     if (cp_name && topology_name_check("consistency point name", cp_name, &err) != 0)
     {
-        api_error(out, 400, "%s", err.msg);
+        http_error(out, 400, "%s", err.msg);
         return;
     }
     char nm[CP_NAME_MAX + 1];
@@ -453,7 +398,7 @@ post_cp(Manager *m, const char *name, json_object *body, ApiResponse *out)
     pool_view_free(&v);
     if (taken)
     {
-        api_error(out, 409, "cluster %s already has a consistency point named %s", name, nm);
+        http_error(out, 409, "cluster %s already has a consistency point named %s", name, nm);
         return;
     }
     Topology t;
@@ -473,9 +418,9 @@ post_cp(Manager *m, const char *name, json_object *body, ApiResponse *out)
     if (rc == 0)
         rc = cp_save_pool(m->pool, &cp, &err);
     if (rc == 0)
-        reply(out, 201, cp_to_json(&cp));
+        http_reply(out, 201, cp_to_json(&cp));
     else
-        api_error(out, 500, "consistency point %s of cluster %s: %s", nm, name, err.msg);
+        http_error(out, 500, "consistency point %s of cluster %s: %s", nm, name, err.msg);
     cp_free(&cp);
     topology_free(&t);
 }
@@ -499,7 +444,7 @@ post_backup(Manager *m, const char *name, json_object *body, ApiResponse *out)
         topology_free(&t);
         if (!known)
         {
-            api_error(out, 404, "cluster %s has no shard %s", name, shard);
+            http_error(out, 404, "cluster %s has no shard %s", name, shard);
             json_object_put(params);
             return;
         }
@@ -508,7 +453,7 @@ post_backup(Manager *m, const char *name, json_object *body, ApiResponse *out)
     int64_t id;
     Error err;
     if (job_create(m->meta, name, "backup", params, &id, &err) != 0)
-        api_error(out, 500, "%s", err.msg);
+        http_error(out, 500, "%s", err.msg);
     else
     {
         jobs_wake(&m->jobs);
@@ -518,7 +463,7 @@ post_backup(Manager *m, const char *name, json_object *body, ApiResponse *out)
         char *url = xprintf("/api/v1/jobs/%lld", (long long) id);
         json_object_object_add(o, "url", json_object_new_string(url));
         free(url);
-        reply(out, 202, o);
+        http_reply(out, 202, o);
     }
     json_object_put(params);
 }
@@ -534,14 +479,14 @@ post_restore_plan(Manager *m, const char *name, json_object *body, ApiResponse *
         return;
     if (!time_text)
     {
-        api_error(out, 400, "\"time\" is required (e.g. \"2026-11-24 15:50:37+00\")");
+        http_error(out, 400, "\"time\" is required (e.g. \"2026-11-24 15:50:37+00\")");
         return;
     }
     Target target = {0};
     Error err;
     if (target_parse_time(time_text, &target, &err) != 0)
     {
-        api_error(out, 400, "malformed time: %s", err.msg);
+        http_error(out, 400, "malformed time: %s", err.msg);
         return;
     }
     PoolView v;
@@ -560,7 +505,7 @@ post_restore_plan(Manager *m, const char *name, json_object *body, ApiResponse *
             jdouble_of(end_cp_of(v.backups[i]), "epoch") <= cp->time)
             backup = v.backups[i];
     if (!cp || !backup)
-        api_error(out, 422, "time %s is outside the recoverable window of cluster %s (GET .../window): no %s", time_text,
+        http_error(out, 422, "time %s is outside the recoverable window of cluster %s (GET .../window): no %s", time_text,
                   name, !cp ? "consistency point at or before it" : "complete cluster backup ending before its CP");
     else
     {
@@ -569,7 +514,7 @@ post_restore_plan(Manager *m, const char *name, json_object *body, ApiResponse *
         json_object_object_add(o, "time", json_object_new_string(target.text));
         json_object_object_add(o, "cp", cp_to_json(cp));
         json_object_object_add(o, "backup", json_object_new_string(json_member_string(backup, "id") ? json_member_string(backup, "id") : ""));
-        reply(out, 200, o);
+        http_reply(out, 200, o);
     }
     pool_view_free(&v);
     target_free(&target);
@@ -607,7 +552,7 @@ post_restore(Manager *m, const char *name, json_object *body, ApiResponse *out)
     {
         if (!json_object_is_type(v, json_type_boolean))
         {
-            api_error(out, 400, "\"latest\" must be true or false");
+            http_error(out, 400, "\"latest\" must be true or false");
             return;
         }
         latest = json_object_get_boolean(v);
@@ -618,57 +563,57 @@ post_restore(Manager *m, const char *name, json_object *body, ApiResponse *out)
         base_port = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
         if (base_port < 1024 || base_port > 65000)
         {
-            api_error(out, 400, "\"base_port\" must be an integer from 1024 to 65000");
+            http_error(out, 400, "\"base_port\" must be an integer from 1024 to 65000");
             return;
         }
     }
     Error err;
     if (!to)
     {
-        api_error(out, 400, "\"to\" is required: the new cluster's name");
+        http_error(out, 400, "\"to\" is required: the new cluster's name");
         return;
     }
     if (topology_name_check("\"to\" (the new cluster's name)", to, &err) != 0)
     {
-        api_error(out, 400, "%s", err.msg);
+        http_error(out, 400, "%s", err.msg);
         return;
     }
     if (!strcmp(to, name))
     {
-        api_error(out, 400, "\"to\" must name a new cluster, not the source %s", name);
+        http_error(out, 400, "\"to\" must name a new cluster, not the source %s", name);
         return;
     }
     int ntargets = (cp != NULL) + (time_text != NULL) + latest;
     if (ntargets != 1)
     {
-        api_error(out, 400, "%s: one of \"cp\": NAME, \"time\": \"YYYY-MM-DD HH:MM:SS[+TZ]\" or \"latest\": true",
+        http_error(out, 400, "%s: one of \"cp\": NAME, \"time\": \"YYYY-MM-DD HH:MM:SS[+TZ]\" or \"latest\": true",
                   ntargets ? "give one restore target only" : "a restore target is required");
         return;
     }
     if (dir && dir[0] != '/')
     {
-        api_error(out, 400, "\"dir\" must be an absolute path, not '%s'", dir);
+        http_error(out, 400, "\"dir\" must be an absolute path, not '%s'", dir);
         return;
     }
     if (!dir && !m->cfg.restore_root)
     {
-        api_error(out, 400, "\"dir\" is required: the manager has no \"restore_root\" configured");
+        http_error(out, 400, "\"dir\" is required: the manager has no \"restore_root\" configured");
         return;
     }
     if (!base_port && !m->cfg.restore_port_from)
     {
-        api_error(out, 400, "\"base_port\" is required: the manager has no \"restore_ports\" configured");
+        http_error(out, 400, "\"base_port\" is required: the manager has no \"restore_ports\" configured");
         return;
     }
     Target target = {0};
     if (time_text && target_parse_time(time_text, &target, &err) != 0)
     {
-        api_error(out, 400, "malformed time: %s", err.msg);
+        http_error(out, 400, "malformed time: %s", err.msg);
         return;
     }
     /* The name is free: no cluster has it and no queued or running restore
      * will give it. */
-    PGconn *c = meta_conn(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
     {
         target_free(&target);
@@ -681,11 +626,11 @@ post_restore(Manager *m, const char *name, json_object *body, ApiResponse *out)
                                1, NULL, p, NULL, NULL, 0);
     bool name_free = false;
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        db_error(out, c, "looking up the new cluster's name");
+        api_db_error(out, c, "looking up the new cluster's name");
     else if (atoi(PQgetvalue(r, 0, 0)) > 0)
-        api_error(out, 409, "cluster %s is already registered: choose a new name", to);
+        http_error(out, 409, "cluster %s is already registered: choose a new name", to);
     else if (!PQgetisnull(r, 0, 1))
-        api_error(out, 409, "restore job %s already restores into %s", PQgetvalue(r, 0, 1), to);
+        http_error(out, 409, "restore job %s already restores into %s", PQgetvalue(r, 0, 1), to);
     else
         name_free = true;
     PQclear(r);
@@ -712,9 +657,9 @@ post_restore(Manager *m, const char *name, json_object *body, ApiResponse *out)
                             jdouble_of(end_cp_of(pv.backups[i]), "epoch") <= chosen->time);
     char *window = window_text(&pv);
     if (cp && !chosen)
-        api_error(out, 404, "cluster %s has no consistency point %s in the pool (GET .../cps)", name, cp);
+        http_error(out, 404, "cluster %s has no consistency point %s in the pool (GET .../cps)", name, cp);
     else if (!chosen || !backup)
-        api_error(out, 422, "%s%s is outside the recoverable window of cluster %s, which is %s",
+        http_error(out, 422, "%s%s is outside the recoverable window of cluster %s, which is %s",
                   cp ? "consistency point " : time_text ? "time " : "the latest consistency point",
                   cp ? cp : time_text ? time_text : "", name, window);
     else
@@ -733,7 +678,7 @@ post_restore(Manager *m, const char *name, json_object *body, ApiResponse *out)
             json_object_object_add(params, "dir", json_object_new_string(dir));
         int64_t id;
         if (job_create(c, name, "restore", params, &id, &err) != 0)
-            api_error(out, 500, "%s", err.msg);
+            http_error(out, 500, "%s", err.msg);
         else
         {
             jobs_wake(&m->jobs);
@@ -744,7 +689,7 @@ post_restore(Manager *m, const char *name, json_object *body, ApiResponse *out)
             json_object_object_add(o, "url", json_object_new_string(url));
             free(url);
             json_object_object_add(o, "cp", json_object_new_string(chosen->name));
-            reply(out, 202, o);
+            http_reply(out, 202, o);
         }
         json_object_put(params);
     }
@@ -766,11 +711,11 @@ post_check(Manager *m, const char *name, ApiResponse *out)
     char *mc = topology_meta_conninfo(&t, &err);
     json_object *report;
     if (!mc)
-        api_error(out, 500, "cluster %s: %s", name, err.msg);
+        http_error(out, 500, "cluster %s: %s", name, err.msg);
     else if (check_consistency_json(mc, name, 50, &report, &err) != 0)
-        api_error(out, 500, "consistency check of cluster %s could not run: %s", name, err.msg);
+        http_error(out, 500, "consistency check of cluster %s could not run: %s", name, err.msg);
     else
-        reply(out, 200, report);
+        http_reply(out, 200, report);
     free(mc);
     topology_free(&t);
 }
@@ -779,18 +724,29 @@ static void
 get_jobs(Manager *m, ApiResponse *out)
 {
     Error err;
-    PGconn *c = meta_conn(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     json_object *a = jobs_list(c, JOBS_LIST_MAX, &err);
     if (!a)
     {
-        api_error(out, 500, "%s", err.msg);
+        http_error(out, 500, "%s", err.msg);
         return;
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "jobs", a);
-    reply(out, 200, o);
+    http_reply(out, 200, o);
+}
+
+/* The {id} of /api/v1/jobs/{id}...: false with a 400 in *out if malformed. */
+static bool
+job_id_arg(const char *id_text, long *id, ApiResponse *out)
+{
+    Error err;
+    if (parse_int_range(id_text, 1, 999999999999L, id, &err) == 0)
+        return true;
+    http_error(out, 400, "job id '%s': %s", id_text, err.msg);
+    return false;
 }
 
 static void
@@ -798,21 +754,18 @@ get_job(Manager *m, const char *id_text, ApiResponse *out)
 {
     long id;
     Error err;
-    if (parse_int_range(id_text, 1, 999999999999L, &id, &err) != 0)
-    {
-        api_error(out, 400, "job id '%s': %s", id_text, err.msg);
+    if (!job_id_arg(id_text, &id, out))
         return;
-    }
-    PGconn *c = meta_conn(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     json_object *o;
     if (job_get(c, id, &o, &err) != 0)
-        api_error(out, 500, "%s", err.msg);
+        http_error(out, 500, "%s", err.msg);
     else if (!o)
-        api_error(out, 404, "no job %ld", id);
+        http_error(out, 404, "no job %ld", id);
     else
-        reply(out, 200, o);
+        http_reply(out, 200, o);
 }
 
 static void
@@ -820,20 +773,17 @@ post_job_cancel(Manager *m, const char *id_text, ApiResponse *out)
 {
     long id;
     Error err;
-    if (parse_int_range(id_text, 1, 999999999999L, &id, &err) != 0)
-    {
-        api_error(out, 400, "job id '%s': %s", id_text, err.msg);
+    if (!job_id_arg(id_text, &id, out))
         return;
-    }
-    PGconn *c = meta_conn(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     int status;
     json_object *answer;
     if (job_cancel(&m->jobs, c, id, &status, &answer, &err) != 0)
-        api_error(out, status, "%s", err.msg);
+        http_error(out, status, "%s", err.msg);
     else
-        reply(out, status, answer);
+        http_reply(out, status, answer);
 }
 
 /* ---- routing ---- */
@@ -846,7 +796,7 @@ method_is(const char *method, const char *want, const char *allow, ApiResponse *
     if (!strcmp(method, want))
         return true;
     out->allow = allow;
-    api_error(out, 405, "method %s is not allowed here (allowed: %s)", method, allow);
+    http_error(out, 405, "method %s is not allowed here (allowed: %s)", method, allow);
     return false;
 }
 
@@ -872,7 +822,7 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
     json_object *json = NULL;
     pthread_mutex_lock(&m->meta_lock);
     if (too_deep)
-        api_error(out, 404, "no such endpoint: %s", url);
+        http_error(out, 404, "no such endpoint: %s", url);
     else if (n == 1 && !strcmp(seg[0], "metrics"))
     {
         if (method_is(method, "GET", "GET", out))
@@ -883,7 +833,7 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
         }
     }
     else if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1"))
-        api_error(out, 404, "no such endpoint: %s (the API is under /api/v1)", url);
+        http_error(out, 404, "no such endpoint: %s (the API is under /api/v1)", url);
     else if (!strcmp(seg[2], "jobs") && n == 5 && !strcmp(seg[4], "cancel"))
     {
         if (method_is(method, "POST", "POST", out))
@@ -913,10 +863,10 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
                             : !strcmp(what, "restore-plan") || !strcmp(what, "restores") || !strcmp(what, "check")
                                 ? "POST" : NULL;
         if (!allow)
-            api_error(out, 404, "no such endpoint: %s", url);
+            http_error(out, 404, "no such endpoint: %s", url);
         else if (strcmp(method, "GET") && !(post && strstr(allow, "POST")))
             method_is(method, "", allow, out);
-        else if (post && !(json = parse_body(body, body_len, out)))
+        else if (post && !(json = http_json_object(body, body_len, true, out)))
             ;   /* 400 set */
         else if (cluster_check(m, name, out) != 0)
             ;   /* 400/404 set */
@@ -943,11 +893,11 @@ api_handle(Manager *m, const char *method, const char *url, const char *body, si
             policy_api_delete(m, seg[3], out);
         else if (strcmp(method, "PATCH"))
             method_is(method, "", "PATCH, DELETE", out);
-        else if ((json = parse_body(body, body_len, out)))
+        else if ((json = http_json_object(body, body_len, true, out)))
             policy_api_patch(m, seg[3], json, out);
     }
     else
-        api_error(out, 404, "no such endpoint: %s", url);
+        http_error(out, 404, "no such endpoint: %s", url);
     pthread_mutex_unlock(&m->meta_lock);
     json_object_put(json);
     free(path);

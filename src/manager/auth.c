@@ -47,7 +47,6 @@ manager_config_load(const char *path, ManagerConfig *c, Error *err)
     json_object *o;
     if (config_file_load(path, &o, err) != 0)
         return -1;
-    char *cert = NULL, *key = NULL;
     int rc = config_listen(o, path, &c->listen_host, &c->listen_port, err);
     if (rc == 0)
         rc = config_get_string(o, "meta_conn", path, true, &c->meta_conn, err);
@@ -56,25 +55,13 @@ manager_config_load(const char *path, ManagerConfig *c, Error *err)
     if (rc == 0)
         rc = config_token(o, path, "token", "token_file", "the API token", &c->token, &c->token_len, err);
     if (rc == 0)
-        rc = config_get_string(o, "tls_cert", path, false, &cert, err);
-    if (rc == 0)
-        rc = config_get_string(o, "tls_key", path, false, &key, err);
-    if (rc == 0 && (!cert) != (!key))
-        rc = error_set(err, "%s: TLS needs both \"tls_cert\" and \"tls_key\"", path);
-    if (rc == 0 && cert)
-    {
-        rc = config_read_text("tls_cert", cert, &c->tls_cert, err);
-        if (rc == 0)
-            rc = config_read_text("tls_key", key, &c->tls_key, err);
-    }
+        rc = config_tls(o, path, &c->tls_cert, &c->tls_key, err);
     if (rc == 0)
         rc = node_managers_load(o, path, c, err);
     if (rc == 0)
         rc = restore_config_load(o, path, c, err);
     if (rc == 0)
         rc = scheduler_config_load(o, path, c, err);
-    free(cert);
-    free(key);
     json_object_put(o);
     if (rc != 0)
         manager_config_free(c);

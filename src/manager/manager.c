@@ -18,8 +18,6 @@ static const char usage_text[] =
     "  The API token is read from the file only: there is no option for it, so it never\n"
     "  appears in a process listing.\n";
 
-enum { OPT_CONFIG = OPT_FIRST_COMMAND_OPTION };
-
 static int
 run(const char *config)
 {
@@ -70,27 +68,7 @@ run(const char *config)
 int
 cmd_cluster_manager(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    const char *config = NULL;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-    {
-        switch (c)
-        {
-            case OPT_CONFIG: config = optarg; break;
-            case OPT_HELP: fputs(usage_text, stdout); return 0;
-            default: return cli_bad_option("cluster-manager", argv, c);
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("cluster-manager", "unexpected argument '%s'", argv[optind]);
-    if (!config)
-        return cli_usage_error("cluster-manager", "--config FILE is required (the API token is read from it)");
-    return run(config);
+    const char *config;
+    int code = daemon_command_line(argc, argv, "cluster-manager", usage_text, "the API token is read from it", &config);
+    return code == CLI_CONTINUE ? run(config) : code;
 }

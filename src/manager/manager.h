@@ -162,8 +162,11 @@ int run_expire(const ManagerConfig *cfg, const char *cluster, json_object *param
 typedef HttpResponse ApiResponse;
 void api_handle(Manager *m, const char *method, const char *url, const char *body, size_t body_len,
                 ApiResponse *out);
-/* A JSON error body {"error": msg}. */
-void api_error(ApiResponse *out, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The handlers' metadata connection, reconnected after a lost one; NULL
+ * with a 503 in *out when the database does not answer. */
+PGconn *api_meta_conn(Manager *m, ApiResponse *out);
+/* A 500 naming `what` and the connection's last error. */
+void api_db_error(ApiResponse *out, PGconn *c, const char *what);
 /* policy.c: the policy endpoints (the cluster is known to be registered). */
 void policy_api_list(Manager *m, const char *cluster, ApiResponse *out);
 void policy_api_create(Manager *m, const char *cluster, json_object *body, ApiResponse *out);

@@ -120,44 +120,13 @@ policy_row(PGresult *r, int i)
 
 /* ---- API ---- */
 
-static PGconn *
-api_meta(Manager *m, ApiResponse *out)
-{
-    if (PQstatus(m->meta) != CONNECTION_OK)
-        PQreset(m->meta);
-    if (PQstatus(m->meta) != CONNECTION_OK)
-    {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(m->meta));
-        msg[strcspn(msg, "\n")] = '\0';
-        api_error(out, 503, "the metadata database is unavailable: %s", msg);
-        return NULL;
-    }
-    return m->meta;
-}
 
-static void
-api_db_error(ApiResponse *out, PGconn *c, const char *what)
-{
-    char msg[1024];
-    snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c));
-    msg[strcspn(msg, "\n")] = '\0';
-    api_error(out, 500, "%s: %s", what, msg);
-}
 
-static void
-reply_json(ApiResponse *out, int status, json_object *o)
-{
-    out->status = status;
-    out->body = xprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    out->content_type = "application/json";
-    json_object_put(o);
-}
 
 void
 policy_api_list(Manager *m, const char *cluster, ApiResponse *out)
 {
-    PGconn *c = api_meta(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     const char *p[1] = {cluster};
@@ -176,7 +145,7 @@ policy_api_list(Manager *m, const char *cluster, ApiResponse *out)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cluster", json_object_new_string(cluster));
     json_object_object_add(o, "policies", a);
-    reply_json(out, 200, o);
+    http_reply(out, 200, o);
 }
 
 /* An optional integer member in [min, max]; 400 otherwise. *present. */
@@ -189,13 +158,13 @@ body_int(json_object *body, const char *key, long min, long max, long *val, bool
         return 0;
     if (!json_object_is_type(v, json_type_int))
     {
-        api_error(out, 400, "\"%s\" must be a whole number (%ld to %ld)", key, min, max);
+        http_error(out, 400, "\"%s\" must be a whole number (%ld to %ld)", key, min, max);
         return -1;
     }
     int64_t x = json_object_get_int64(v);
     if (x < min || x > max)
     {
-        api_error(out, 400, "\"%s\": %lld is out of range (%ld to %ld)", key, (long long) x, min, max);
+        http_error(out, 400, "\"%s\": %lld is out of range (%ld to %ld)", key, (long long) x, min, max);
         return -1;
     }
     *val = (long) x;
@@ -212,7 +181,7 @@ body_str(json_object *body, const char *key, const char **val, ApiResponse *out)
         return 0;
     if (!json_object_is_type(v, json_type_string))
     {
-        api_error(out, 400, "\"%s\" must be a string", key);
+        http_error(out, 400, "\"%s\" must be a string", key);
         return -1;
     }
     *val = json_object_get_string(v);
@@ -232,7 +201,7 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
             ok = ok || !strcmp(known[i], key);
         if (!ok)
         {
-            api_error(out, 400, "unknown member \"%s\" (a policy has: shard, kind, type, period_seconds or window, "
+            http_error(out, 400, "unknown member \"%s\" (a policy has: shard, kind, type, period_seconds or window, "
                                 "keep_last or keep_days, enabled)", key);
             return;
         }
@@ -252,7 +221,7 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
     {
         if (!json_object_is_type(ev, json_type_boolean))
         {
-            api_error(out, 400, "\"enabled\" must be true or false");
+            http_error(out, 400, "\"enabled\" must be true or false");
             return;
         }
         enabled = json_object_get_boolean(ev);
@@ -260,23 +229,23 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
     Error err;
     int ws, we;
     if (kind && strcmp(kind, "backup"))
-        api_error(out, 400, "\"kind\": '%s' is not a policy kind (backup is the only one)", kind);
+        http_error(out, 400, "\"kind\": '%s' is not a policy kind (backup is the only one)", kind);
     else if (type && !strcmp(type, "incremental"))
-        api_error(out, 400, "\"type\": incremental backups do not exist yet; type must be full");
+        http_error(out, 400, "\"type\": incremental backups do not exist yet; type must be full");
     else if (type && strcmp(type, "full"))
-        api_error(out, 400, "\"type\": '%s' is not a backup type (full)", type);
+        http_error(out, 400, "\"type\": '%s' is not a backup type (full)", type);
     else if (has_period == (window != NULL))
-        api_error(out, 400, "the schedule: give \"period_seconds\" (a period) or \"window\" (\"HH:MM-HH:MM\" UTC, "
+        http_error(out, 400, "the schedule: give \"period_seconds\" (a period) or \"window\" (\"HH:MM-HH:MM\" UTC, "
                             "daily), one of them");
     else if (window && policy_window_parse(window, &ws, &we, &err) != 0)
-        api_error(out, 400, "\"window\": %s", err.msg);
+        http_error(out, 400, "\"window\": %s", err.msg);
     else if (has_last && has_days)
-        api_error(out, 400, "the retention: give \"keep_last\" or \"keep_days\", not both");
+        http_error(out, 400, "the retention: give \"keep_last\" or \"keep_days\", not both");
     else if (shard && topology_name_check("shard name", shard, &err) != 0)
-        api_error(out, 400, "%s", err.msg);
+        http_error(out, 400, "%s", err.msg);
     if (out->status)
         return;
-    PGconn *c = api_meta(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     if (shard)
@@ -284,14 +253,14 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
         Topology t;
         if (topology_load(c, cluster, &t, &err) != 0)
         {
-            api_error(out, 500, "%s", err.msg);
+            http_error(out, 500, "%s", err.msg);
             return;
         }
         bool found = topology_shard(&t, shard) != NULL;
         topology_free(&t);
         if (!found)
         {
-            api_error(out, 404, "cluster %s has no shard %s", cluster, shard);
+            http_error(out, 404, "cluster %s has no shard %s", cluster, shard);
             return;
         }
     }
@@ -311,7 +280,7 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
     {
         json_object *o = policy_row(r, 0);
         log_info("policy %s of cluster %s created", PQgetvalue(r, 0, 0), cluster);
-        reply_json(out, 201, o);
+        http_reply(out, 201, o);
     }
     PQclear(r);
 }
@@ -322,7 +291,7 @@ policy_id(const char *id, long *n, ApiResponse *out)
     Error err;
     if (parse_int_range(id, 1, LONG_MAX, n, &err) != 0)
     {
-        api_error(out, 400, "policy id '%s' is not a positive whole number", id);
+        http_error(out, 400, "policy id '%s' is not a positive whole number", id);
         return -1;
     }
     return 0;
@@ -341,17 +310,17 @@ policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out
     {
         if (strcmp(key, "enabled"))
         {
-            api_error(out, 400, "unknown member \"%s\" (only \"enabled\" can be changed)", key);
+            http_error(out, 400, "unknown member \"%s\" (only \"enabled\" can be changed)", key);
             return;
         }
         ev = val;
     }
     if (!ev || !json_object_is_type(ev, json_type_boolean))
     {
-        api_error(out, 400, "\"enabled\" (true or false) is required");
+        http_error(out, 400, "\"enabled\" (true or false) is required");
         return;
     }
-    PGconn *c = api_meta(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     char ids[32];
@@ -362,9 +331,9 @@ policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         api_db_error(out, c, "changing the policy");
     else if (PQntuples(r) == 0)
-        api_error(out, 404, "there is no policy %s", ids);
+        http_error(out, 404, "there is no policy %s", ids);
     else
-        reply_json(out, 200, policy_row(r, 0));
+        http_reply(out, 200, policy_row(r, 0));
     PQclear(r);
 }
 
@@ -374,7 +343,7 @@ policy_api_delete(Manager *m, const char *id, ApiResponse *out)
     long n;
     if (policy_id(id, &n, out) != 0)
         return;
-    PGconn *c = api_meta(m, out);
+    PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
     char ids[32];
@@ -385,13 +354,13 @@ policy_api_delete(Manager *m, const char *id, ApiResponse *out)
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         api_db_error(out, c, "deleting the policy");
     else if (PQntuples(r) == 0)
-        api_error(out, 404, "there is no policy %s", ids);
+        http_error(out, 404, "there is no policy %s", ids);
     else
     {
         log_info("policy %s of cluster %s deleted", ids, PQgetvalue(r, 0, 0));
         json_object *o = json_object_new_object();
         json_object_object_add(o, "deleted", json_object_new_int64(n));
-        reply_json(out, 200, o);
+        http_reply(out, 200, o);
     }
     PQclear(r);
 }

@@ -17,18 +17,9 @@
 static void
 post_task(NodeManager *nm, const char *body, size_t len, HttpResponse *out)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, body, (int) len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    bool trailing = o && json_tokener_get_parse_end(tok) < len;
-    json_tokener_free(tok);
-    if (!o || jerr != json_tokener_success || trailing || !json_object_is_type(o, json_type_object))
-    {
-        json_object_put(o);
-        http_error(out, 400, "the request body must be one JSON object%s%s", !o && len ? ": " : "",
-                   !o && len ? json_tokener_error_desc(jerr) : "");
+    json_object *o = http_json_object(body, len, false, out);
+    if (!o)
         return;
-    }
     int64_t id;
     int status;
     Error err;

@@ -76,21 +76,8 @@ nodemgr_config_load(const char *path, NodeManagerConfig *c, Error *err)
                           &c->token_len, err);
     if (rc == 0)
         rc = config_get_string(o, "pool", path, true, &c->pool, err);
-    char *cert = NULL, *key = NULL;
     if (rc == 0)
-        rc = config_get_string(o, "tls_cert", path, false, &cert, err);
-    if (rc == 0)
-        rc = config_get_string(o, "tls_key", path, false, &key, err);
-    if (rc == 0 && (!cert) != (!key))
-        rc = error_set(err, "%s: TLS needs both \"tls_cert\" and \"tls_key\"", path);
-    if (rc == 0 && cert)
-    {
-        rc = config_read_text("tls_cert", cert, &c->tls_cert, err);
-        if (rc == 0)
-            rc = config_read_text("tls_key", key, &c->tls_key, err);
-    }
-    free(cert);
-    free(key);
+        rc = config_tls(o, path, &c->tls_cert, &c->tls_key, err);
     if (rc == 0)
         rc = config_get_string(o, "pg_bin", path, false, &c->pg_bin, err);
     if (rc == 0)

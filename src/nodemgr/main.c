@@ -21,8 +21,6 @@ static const char usage_text[] =
     "               \"instances\": [{\"name\": N, \"pgdata\": DIR, \"pg_conn\": CONNINFO}, ...] (optional)}\n"
     "  The token (the cluster manager presents it) is read from the file only.\n";
 
-enum { OPT_CONFIG = OPT_FIRST_COMMAND_OPTION };
-
 static int
 run(const char *config)
 {
@@ -60,27 +58,7 @@ run(const char *config)
 int
 cmd_node_manager(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    const char *config = NULL;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-    {
-        switch (c)
-        {
-            case OPT_CONFIG: config = optarg; break;
-            case OPT_HELP: fputs(usage_text, stdout); return 0;
-            default: return cli_bad_option("node-manager", argv, c);
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("node-manager", "unexpected argument '%s'", argv[optind]);
-    if (!config)
-        return cli_usage_error("node-manager", "--config FILE is required (the token is read from it)");
-    return run(config);
+    const char *config;
+    int code = daemon_command_line(argc, argv, "node-manager", usage_text, "the token is read from it", &config);
+    return code == CLI_CONTINUE ? run(config) : code;
 }
