@@ -23,15 +23,24 @@ common_option(CommonOptions *o, int c, const char *arg, const char *cmd, const c
     {
         case OPT_POOL: o->pool = arg; return 1;
         case OPT_NODE: o->node = arg; return 1;
+        default: return output_option(&o->quiet, &o->json, c, arg, cmd, usage, exit_code);
+    }
+}
+
+int
+output_option(bool *quiet, bool *json, int c, const char *arg, const char *cmd, const char *usage, int *exit_code)
+{
+    switch (c)
+    {
         case OPT_QUIET:
-            o->quiet = true;
+            *quiet = true;
             log_quiet = true;
             return 1;
         case OPT_OUTPUT:
             if (!strcmp(arg, "json"))
-                o->json = true;
+                *json = true;
             else if (!strcmp(arg, "text"))
-                o->json = false;
+                *json = false;
             else
             {
                 *exit_code = cli_usage_error(cmd, "--output: '%s' is not text or json", arg);

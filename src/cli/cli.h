@@ -41,6 +41,9 @@ void common_options_init(CommonOptions *o);
 /* Handles a common option; returns 1 if handled, 0 if not one, or the exit
  * code (EXIT_USAGE) through *exit_code for a bad value or --help. */
 int common_option(CommonOptions *o, int c, const char *arg, const char *cmd, const char *usage, int *exit_code);
+/* The part of it every command shares, the manager client's too: --quiet,
+ * --output text|json, --help. Same return convention. */
+int output_option(bool *quiet, bool *json, int c, const char *arg, const char *cmd, const char *usage, int *exit_code);
 /* For getopt's '?' and ':' returns: names the bad flag, returns EXIT_USAGE. */
 int cli_bad_option(const char *cmd, char **argv, int c);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -93,27 +93,7 @@ client_option(ClientOptions *o, int c, const char *arg, const char *cmd, const c
         case OPT_MANAGER: o->manager = arg; return 1;
         case OPT_TOKEN_FILE: o->token_file = arg; return 1;
         case OPT_CACERT: o->cacert = arg; return 1;
-        case OPT_QUIET:
-            o->quiet = true;
-            log_quiet = true;
-            return 1;
-        case OPT_OUTPUT:
-            if (!strcmp(arg, "json"))
-                o->json = true;
-            else if (!strcmp(arg, "text"))
-                o->json = false;
-            else
-            {
-                *code = cli_usage_error(cmd, "--output: '%s' is not text or json", arg);
-                return -1;
-            }
-            return 1;
-        case OPT_HELP:
-            fputs(usage, stdout);
-            *code = 0;
-            return -1;
-        default:
-            return 0;
+        default: return output_option(&o->quiet, &o->json, c, arg, cmd, usage, code);
     }
 }
 

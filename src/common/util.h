@@ -32,6 +32,9 @@ void buffer_free(Buffer *b);
 /* "5M", "100k", "1G", "12345": bytes (powers of 1024). */
 int parse_size(const char *text, uint64_t *out, Error *err);
 int parse_int_range(const char *text, long min, long max, long *out, Error *err);
+/* Can a listener bind `port` on 127.0.0.1? As PostgreSQL binds (with
+ * SO_REUSEADDR), a socket in TIME_WAIT does not make the port busy. */
+bool loopback_port_free(int port);
 /* "90", "90s", "30min", "2h", "1d": seconds, within [min, max]. */
 int parse_duration(const char *text, long min, long max, long *out, Error *err);
 

@@ -54,22 +54,6 @@ restore_config_load(json_object *conf, const char *path, ManagerConfig *c, Error
     return 0;
 }
 
-/* Nothing bound to the port on loopback (PostgreSQL's own test: a socket
- * in TIME_WAIT does not count). */
-static bool
-port_free(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
 
 static size_t
 node_count(const Topology *t)
@@ -112,7 +96,7 @@ pick_ports(const ManagerConfig *cfg, PGconn *meta, size_t n, int *base, Error *e
     {
         bool ok = true;
         for (int k = 0; ok && k < (int) n; k++)
-            ok = !used[b + k - cfg->restore_port_from] && port_free(b + k);
+            ok = !used[b + k - cfg->restore_port_from] && loopback_port_free(b + k);
         if (ok)
             found = b;
     }

@@ -126,6 +126,8 @@ typedef struct NodeManagerDirectory
     size_t n;
     const char *token;
 } NodeManagerDirectory;
+/* The URL of the node manager serving `node`'s host, NULL if none does. */
+const char *nodemgr_url_for(const NodeManagerDirectory *d, const TopoNode *node);
 void nodemgr_executor_init(NodeExecutor *ex, const NodeManagerDirectory *dir);
 /* The executor of cluster restores through node managers: a new primary
  * or standby on host H is restored/built by H's node manager (tasks

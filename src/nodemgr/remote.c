@@ -18,14 +18,19 @@
  * timeout)) before the node manager counts as gone. */
 #define POLL_FAILURES_MAX 3
 
-static const char *
-nm_where(const NodeExecutor *ex, const TopoNode *node)
+const char *
+nodemgr_url_for(const NodeManagerDirectory *d, const TopoNode *node)
 {
-    const NodeManagerDirectory *d = ex->arg;
     for (size_t i = 0; i < d->n; i++)
         if (node->host && !strcmp(d->hosts[i], node->host))
             return d->urls[i];
     return NULL;
+}
+
+static const char *
+nm_where(const NodeExecutor *ex, const TopoNode *node)
+{
+    return nodemgr_url_for(ex->arg, node);
 }
 
 static void

@@ -19,11 +19,7 @@
 static const char *
 nm_where(const RestoreExecutor *ex, const TopoNode *node)
 {
-    const NodeManagerDirectory *d = ex->arg;
-    for (size_t i = 0; i < d->n; i++)
-        if (node->host && !strcmp(d->hosts[i], node->host))
-            return d->urls[i];
-    return NULL;
+    return nodemgr_url_for(ex->arg, node);
 }
 
 /* Submits `req` to the node manager at url and polls the task to its end.

@@ -514,6 +514,20 @@ pool_node_ok(const char *s)
     return true;
 }
 
+/* A data directory may be named only if it is one of the configured
+ * instances' (any, when none is configured): 403 otherwise. */
+static int
+check_served_dir(const NodeManagerConfig *cfg, const char *dir, int *status, Error *err)
+{
+    for (size_t i = 0; i < cfg->ninstances; i++)
+        if (!strcmp(cfg->instances[i].pgdata, dir))
+            return 0;
+    if (cfg->ninstances == 0)
+        return 0;
+    *status = 403;
+    return error_set(err, "data directory %s is not one of this node manager's instances", dir);
+}
+
 /* Fills params' pgdata and pg_conn from "instance", or checks the given
  * pgdata against the configured instances. */
 static int
@@ -547,18 +561,7 @@ resolve_instance(const NodeManagerConfig *cfg, json_object *params, bool need_pg
         return error_set(err, "\"pgdata\" must be an absolute path, not '%s'", pgdata);
     if (need_conn && !json_member_string(params, "pg_conn"))
         return error_set(err, "\"pg_conn\" (or \"instance\") is required");
-    if (pgdata && cfg->ninstances > 0)
-    {
-        bool known = false;
-        for (size_t i = 0; i < cfg->ninstances && !known; i++)
-            known = !strcmp(cfg->instances[i].pgdata, pgdata);
-        if (!known)
-        {
-            *status = 403;
-            return error_set(err, "data directory %s is not one of this node manager's instances", pgdata);
-        }
-    }
-    return 0;
+    return pgdata ? check_served_dir(cfg, pgdata, status, err) : 0;
 }
 
 /* Members must be strings when present. */
@@ -623,18 +626,7 @@ check_new_dir(const NodeManagerConfig *cfg, const char *key, const char *dir, in
         return error_set(err, "\"%s\" is required: the new data directory", key);
     if (dir[0] != '/' || strstr(dir, "/../"))
         return error_set(err, "\"%s\" must be an absolute path without '..', not '%s'", key, dir);
-    if (cfg->ninstances > 0)
-    {
-        bool known = false;
-        for (size_t i = 0; i < cfg->ninstances && !known; i++)
-            known = !strcmp(cfg->instances[i].pgdata, dir);
-        if (!known)
-        {
-            *status = 403;
-            return error_set(err, "data directory %s is not one of this node manager's instances", dir);
-        }
-    }
-    return 0;
+    return check_served_dir(cfg, dir, status, err);
 }
 
 static int

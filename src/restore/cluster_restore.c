@@ -39,21 +39,6 @@
 #include "restore/cluster_restore.h"
 #include "restore/standby.h"
 
-static bool
-port_free(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    /* As PostgreSQL binds: a socket in TIME_WAIT does not make a port busy. */
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
-    close(fd);
-    return ok;
-}
 
 /* ---- choosing the CP and the backup ---- */
 
@@ -278,7 +263,7 @@ check_free(const Topology *t, Error *err)
         for (size_t i = 0; i < all[k]->nnodes; i++)
         {
             const TopoNode *node = &all[k]->nodes[i];
-            if (!port_free(node->port))
+            if (!loopback_port_free(node->port))
                 return error_set(err, "port %d (for %s of the new cluster) is in use: choose another --base-port",
                                  node->port, node->name);
             bool empty;
@@ -641,7 +626,7 @@ shard_restore(RestoreOptions *o, Pool *pool, Plan *p, json_object **result, Erro
         target.host = (char *) "127.0.0.1";
         target.port = o->base_port;
         target.data_dir = xprintf("%s/%s/%s", o->dir, o->shard, target.name);
-        if (!port_free(target.port))
+        if (!loopback_port_free(target.port))
             rc = error_set(err, "port %d is in use: choose another --base-port", target.port);
         bool empty;
         if (rc == 0 && dir_is_empty(target.data_dir, &empty, err) == 0 && !empty)
