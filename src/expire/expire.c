@@ -151,21 +151,18 @@ catalog_mark_expired(Ctx *cx, const char *cluster, const char *id)
     PQclear(r);
 }
 
-/* Is the backup (or cluster backup) in `dir` (freed here) interrupted? */
-static int
-interrupted_state(Ctx *cx, char *dir, bool *interrupted, char *state, size_t slen, Error *err)
+/* Is the backup (or cluster backup) in `dir` interrupted? `state` gets why. */
+static bool
+interrupted(Ctx *cx, const char *dir, char *state, size_t slen)
 {
-    LeaseState ls;
-    int rc = lease_state(cx->pool->storage, dir, (int64_t) time(NULL), cx->interrupted_after, &ls, state, slen, err);
-    free(dir);
-    *interrupted = rc == 0 && lease_interrupted(ls);
-    return rc;
+    return lease_interrupted(lease_state(cx->pool->storage, dir, (int64_t) time(NULL), cx->interrupted_after, state,
+                                         slen));
 }
 
-/* Removes an interrupted backup's directory `dir` (freed here): the lease
- * first (pool/lease.h), then the rest. `node` NULL: a cluster backup. */
+/* Removes an interrupted backup's directory `dir`: the lease first
+ * (pool/lease.h), then the rest. `node` NULL: a cluster backup. */
 static int
-remove_interrupted(Ctx *cx, const char *node, const char *id, char *dir, const char *state, Error *err)
+remove_interrupted(Ctx *cx, const char *node, const char *id, const char *dir, const char *state, Error *err)
 {
     int rc = 0;
     if (!cx->o->dry_run)
@@ -179,7 +176,6 @@ remove_interrupted(Ctx *cx, const char *node, const char *id, char *dir, const c
             error_prefix(err, "removing interrupted %s %s%s%s: ", node ? "backup" : "cluster backup", id,
                          node ? " of node " : "", node ? node : "");
     }
-    free(dir);
     if (rc != 0)
         return -1;
     json_object *o = json_object_new_object();
@@ -220,14 +216,15 @@ expire_node_wal(Ctx *cx, const char *node, Error *err)
         const BackupEntry *b = &bl.items[i];
         if (b->complete)
             continue;
-        bool interrupted;
         char state[ERROR_MSG_MAX];
         if (b->no_manifest)
         {
-            rc = interrupted_state(cx, pool_backup_dir(node, b->id), &interrupted, state, sizeof(state), err);
-            if (rc == 0 && interrupted)
-                rc = remove_interrupted(cx, node, b->id, pool_backup_dir(node, b->id), state, err);
-            if (rc != 0 || interrupted)
+            char *dir = pool_backup_dir(node, b->id);
+            bool dead = interrupted(cx, dir, state, sizeof(state));
+            if (dead)
+                rc = remove_interrupted(cx, node, b->id, dir, state, err);
+            free(dir);
+            if (dead)
                 continue;
         }
         else
@@ -513,12 +510,11 @@ expire_interrupted_cluster_backups(Ctx *cx, json_object **all, size_t n, Error *
         const char *id = l.entries[i].name;
         if (!l.entries[i].is_dir || in_ids(complete, n, id))
             continue;
-        bool interrupted;
         char state[ERROR_MSG_MAX];
-        rc = interrupted_state(cx, cluster_backup_dir(cluster, id), &interrupted, state, sizeof(state), err);
-        if (rc != 0)
-            break;
-        if (interrupted)
+        char *dir = cluster_backup_dir(cluster, id);
+        bool is_dead = interrupted(cx, dir, state, sizeof(state));
+        free(dir);
+        if (is_dead)
         {
             dead_why[ndead] = xstrdup(state);
             dead[ndead++] = xstrdup(id);
@@ -568,7 +564,11 @@ expire_interrupted_cluster_backups(Ctx *cx, json_object **all, size_t n, Error *
     if (names)
         pool_free_names(names, nn);
     for (size_t i = 0; i < ndead && rc == 0; i++)
-        rc = remove_interrupted(cx, NULL, dead[i], cluster_backup_dir(cluster, dead[i]), dead_why[i], err);
+    {
+        char *dir = cluster_backup_dir(cluster, dead[i]);
+        rc = remove_interrupted(cx, NULL, dead[i], dir, dead_why[i], err);
+        free(dir);
+    }
     for (size_t i = 0; i < nlive; i++)
         free(live[i]);
     for (size_t i = 0; i < ndead; i++)

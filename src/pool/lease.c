@@ -17,6 +17,7 @@
 struct Lease
 {
     Storage *storage;
+    char *dir;               /* the backup's directory */
     char *path;              /* dir/lease.json */
     char *what;
     LeaseInfo info;
@@ -88,9 +89,7 @@ still_ours(Lease *l, char *why, size_t wlen)
     LeaseInfo cur;
     bool missing;
     Error err;
-    char *dir = xprintf("%.*s", (int) (strlen(l->path) - strlen("/" LEASE_NAME)), l->path);
-    int rc = lease_read(l->storage, dir, &cur, &missing, &err);
-    free(dir);
+    int rc = lease_read(l->storage, l->dir, &cur, &missing, &err);
     if (rc != 0)
     {
         snprintf(why, wlen, "%s", err.msg);
@@ -154,6 +153,7 @@ lease_take(Storage *s, const char *dir, const char *what, Lease **out, Error *er
 {
     Lease *l = xcalloc(1, sizeof(*l));
     l->storage = s;
+    l->dir = xstrdup(dir);
     l->path = xprintf("%s/%s", dir, LEASE_NAME);
     l->what = xstrdup(what);
     if (gethostname(l->info.host, sizeof(l->info.host) - 1) != 0)
@@ -162,6 +162,7 @@ lease_take(Storage *s, const char *dir, const char *what, Lease **out, Error *er
     unsigned char rnd[16];
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
     {
+        free(l->dir);
         free(l->path);
         free(l->what);
         free(l);
@@ -223,34 +224,35 @@ lease_release(Lease *l, bool remove)
     }
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->lock);
+    free(l->dir);
     free(l->path);
     free(l->what);
     free(l);
 }
 
-int
-lease_state(Storage *s, const char *dir, int64_t now, int64_t threshold, LeaseState *state, char *describe,
-            size_t dlen, Error *err)
+LeaseState
+lease_state(Storage *s, const char *dir, int64_t now, int64_t threshold, char *describe, size_t dlen)
 {
+    LeaseState state;
     LeaseInfo li;
     bool missing;
     char buf[ERROR_MSG_MAX + 64];
     Error rerr;
     if (lease_read(s, dir, &li, &missing, &rerr) != 0)
     {
-        *state = LEASE_UNREADABLE;
+        state = LEASE_UNREADABLE;
         snprintf(buf, sizeof(buf), "state unknown, left alone: %s", rerr.msg);
     }
     else if (missing)
     {
-        *state = LEASE_MISSING;
+        state = LEASE_MISSING;
         snprintf(buf, sizeof(buf), "interrupted: no manifest and no lease");
     }
     else
     {
         int64_t age = now - li.renewed;
-        *state = age > threshold ? LEASE_STALE : LEASE_LIVE;
-        if (*state == LEASE_LIVE)
+        state = age > threshold ? LEASE_STALE : LEASE_LIVE;
+        if (state == LEASE_LIVE)
             snprintf(buf, sizeof(buf), "in progress: %s pid %ld, started %" PRId64 " s ago, lease renewed %" PRId64
                                        " s ago", li.host, li.pid, now - li.started, age < 0 ? 0 : age);
         else
@@ -259,5 +261,5 @@ lease_state(Storage *s, const char *dir, int64_t now, int64_t threshold, LeaseSt
     }
     if (describe)
         snprintf(describe, dlen, "%s", buf);
-    return 0;
+    return state;
 }

@@ -68,10 +68,9 @@ typedef enum LeaseState
 
 /* Classifies dir's backup at time `now` with the threshold in seconds;
  * `describe` (optional) gets a sentence for reports. A lease that cannot be
- * read is LEASE_UNREADABLE (0 returned): one odd object must not stop the
- * retention of everything else, and the backup is not judged dead. */
+ * read is LEASE_UNREADABLE: one odd object must not stop the retention of
+ * everything else, and the backup is not judged dead. */
 static inline bool lease_interrupted(LeaseState s) { return s == LEASE_STALE || s == LEASE_MISSING; }
-int lease_state(Storage *s, const char *dir, int64_t now, int64_t threshold, LeaseState *state, char *describe,
-                size_t dlen, Error *err);
+LeaseState lease_state(Storage *s, const char *dir, int64_t now, int64_t threshold, char *describe, size_t dlen);
 
 #endif

@@ -324,10 +324,7 @@ backup_list_load(Pool *p, const char *node, BackupList *out, Error *err)
             /* The lease tells a running backup from an interrupted one. */
             char *bdir = pool_backup_dir(node, b->id);
             char state[ERROR_MSG_MAX + 32];
-            LeaseState ls;
-            if (lease_state(p->storage, bdir, (int64_t) time(NULL), LEASE_INTERRUPTED_AFTER, &ls, state,
-                            sizeof(state), &merr) != 0)
-                snprintf(state, sizeof(state), "state unknown: %s", merr.msg);
+            lease_state(p->storage, bdir, (int64_t) time(NULL), LEASE_INTERRUPTED_AFTER, state, sizeof(state));
             b->problem = xprintf("no manifest: %s", state);
             free(bdir);
         }

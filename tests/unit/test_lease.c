@@ -31,7 +31,7 @@ int main(void)
     LeaseState st;
     char why[ERROR_MSG_MAX];
     int64_t now = (int64_t) time(NULL);
-    CHECK(lease_state(s, dir, now, 60, &st, why, sizeof(why), &err) == 0 && st == LEASE_MISSING,
+    CHECK((st = lease_state(s, dir, now, 60, why, sizeof(why))) == LEASE_MISSING,
           "no lease: the backup counts as interrupted");
 
     Lease *l;
@@ -45,10 +45,10 @@ int main(void)
     CHECK(!strcmp(li.host, host), "and the owner's host");
 
     now = (int64_t) time(NULL);
-    CHECK(lease_state(s, dir, now, 60, &st, why, sizeof(why), &err) == 0 && st == LEASE_LIVE,
+    CHECK((st = lease_state(s, dir, now, 60, why, sizeof(why))) == LEASE_LIVE,
           "a fresh lease: in progress");
     CHECK(strstr(why, "in progress") != NULL, "described as in progress");
-    CHECK(lease_state(s, dir, now + 61, 60, &st, why, sizeof(why), &err) == 0 && st == LEASE_STALE,
+    CHECK((st = lease_state(s, dir, now + 61, 60, why, sizeof(why))) == LEASE_STALE,
           "the same lease 61 s later with a 60 s threshold: interrupted");
     CHECK(strstr(why, "interrupted") != NULL, "described as interrupted");
     CHECK(lease_check(l, &err) == 0, "the owner's check passes while the lease is its own");
@@ -85,7 +85,7 @@ int main(void)
     /* A lease that is not one: left alone, described, no error. */
     char *bad = xprintf("%s/%s", dir, LEASE_NAME);
     storage_put(s, bad, "{not json", 9, &err);
-    CHECK(lease_state(s, dir, now, 60, &st, why, sizeof(why), &err) == 0 && st == LEASE_UNREADABLE &&
+    CHECK((st = lease_state(s, dir, now, 60, why, sizeof(why))) == LEASE_UNREADABLE &&
               !lease_interrupted(st) && strstr(why, "left alone") != NULL,
           "an unparsable lease: state unknown, not judged interrupted");
     storage_remove(s, bad, &err);
