@@ -416,7 +416,7 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
      * cluster backup's lease says it is alive: an interrupted one's node
      * backups are found and removed by expire (pool/lease.h). */
     Lease *lease = NULL;
-    for (size_t i = 0; i < nsets && rc == 0; i++)
+    for (size_t i = 0; i < nsets; i++)
         jobs[i].opt.cluster_backup = id;
     if (rc == 0)
     {
