@@ -2,7 +2,9 @@
 #   make          release build  -> build/strata
 #   make asan     ASan+UBSan     -> build/asan/strata
 #   make unit     C unit tests (ASan+UBSan), run them
+#   make fuzz     libFuzzer targets for every parser of untrusted input, 20 s each
 #   make test     dependencies, sanitizer build, unit + integration tests
+#   make coverage gcov build, unit + integration tests over it, line coverage per folder
 #   make demo     dependencies, release build, the end-to-end demo
 #   make bench    the benchmark (see bench/README.md)
 #   make install  binary, systemd units and docs under PREFIX (DESTDIR for staging)
@@ -12,10 +14,13 @@ BUILD   ?= build
 CC      ?= cc
 PG_INC  := $(shell pg_config --includedir 2>/dev/null)
 PG_SINC := $(shell pg_config --includedir-server 2>/dev/null)
-PKGS    := libzstd liblz4 libcrypto json-c libmicrohttpd libcurl
+PKGS    := libzstd liblz4 libcrypto json-c libmicrohttpd gnutls libcurl libxml-2.0
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
                -Isrc -I$(PG_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS    := -lpq $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+PG_LIB  := $(shell pg_config --pkglibdir 2>/dev/null)
+# PostgreSQL's own CRC-32C (runtime-chosen SSE 4.2 or slicing-by-8) for the
+# WAL decoder: from libpgport, which only contributes those objects.
+LIBS    := -lpq $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(PG_LIB)/libpgport_shlib.a -lpthread -lm
 
 SRC     := $(shell find src -name '*.c' | sort)
 HDR     := $(shell find src -name '*.h')
@@ -30,9 +35,10 @@ LIBOBJ  := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 ALIBOBJ := $(filter-out $(BUILD)/asan/obj/main.o,$(AOBJ))
 
 OPT     := -O2 -g
-SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+           -DSTRATA_CRASH_POINTS
 
-.PHONY: all asan unit test demo bench deps clean install
+.PHONY: all asan unit unit-bins test coverage demo bench deps clean install fuzz fuzz-build
 all: $(BUILD)/strata
 
 $(BUILD)/strata: $(OBJ)
@@ -61,6 +67,13 @@ $(BUILD)/asan/obj/gen/ui_files.o: $(BUILD)/gen/ui_files.c
 # unrolled and vectorised, it is on the backup's hot path.
 $(BUILD)/obj/pg/page_checksum.o $(BUILD)/asan/obj/pg/page_checksum.o: CFLAGS_BASE += -I$(PG_SINC) -funroll-loops -ftree-vectorize
 
+# The WAL decoder (src/wal/) reads PostgreSQL's record layout from the
+# server headers, like the page checksum.
+WAL_SRC := $(wildcard src/wal/*.c)
+$(patsubst src/%.c,$(BUILD)/obj/%.o,$(WAL_SRC)) $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(WAL_SRC)): CFLAGS_BASE += -I$(PG_SINC)
+# (make fuzz builds with clang, which does not know PostgreSQL's gnu_printf)
+$(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(WAL_SRC)): CFLAGS_BASE += -I$(PG_SINC) -Wno-ignored-attributes
+
 asan: $(BUILD)/asan/strata
 $(BUILD)/asan/strata: $(AOBJ)
 	@echo '  LINK    $@'
@@ -73,7 +86,7 @@ $(BUILD)/asan/obj/%.o: src/%.c $(HDR)
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/asan/unit/%,$(UNIT_SRC))
-$(BUILD)/asan/unit/%: tests/unit/%.c $(ALIBOBJ) tests/unit/unit.h
+$(BUILD)/asan/unit/%: tests/unit/%.c $(ALIBOBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo '  UNIT    $<'
 	@$(CC) $(CFLAGS_BASE) $(SAN) -Itests/unit -o $@ $< $(ALIBOBJ) $(LIBS)
@@ -81,11 +94,51 @@ $(BUILD)/asan/unit/%: tests/unit/%.c $(ALIBOBJ) tests/unit/unit.h
 unit: $(UNIT_BIN)
 	@bash tests/run-unit.sh $(UNIT_BIN)
 
+unit-bins: $(UNIT_BIN)
+
+# make coverage [COV_TESTS="pattern..."]: the binary and the unit tests built
+# with gcov instrumentation instead of sanitizers (the "asan" rules with other
+# flags, in COV_BUILD), tests/run.sh over them (COV_TESTS: its patterns; empty
+# runs every integration test), then line coverage per folder of src/
+# (scripts/coverage.sh; docs/coverage.md).
+COV_BUILD ?= build/cov
+COV_TESTS ?=
+coverage:
+	@$(MAKE) --no-print-directory BUILD=$(COV_BUILD) SAN='-O0 -g --coverage -fprofile-update=atomic' asan unit-bins
+	@bash scripts/coverage.sh $(COV_BUILD) $(COV_TESTS)
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), one per parser of untrusted
+# input, built with clang; `make fuzz` builds them and runs each for
+# FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/<target>/).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/fuzz/obj/%,$(LIBOBJ))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+# clang does not know the gnu_printf format PostgreSQL's headers name
+$(BUILD)/fuzz/obj/pg/page_checksum.o: CFLAGS_BASE += -I$(PG_SINC) -funroll-loops -ftree-vectorize -Wno-ignored-attributes
+$(BUILD)/fuzz/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(dir $@)
+	@echo '  CC [fuzz] $<'
+	@$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(BUILD)/fuzz/obj/gen/ui_files.o: $(BUILD)/gen/ui_files.c
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_SAN) -c -o $@ $<
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+	@echo '  FUZZ    $<'
+	@$(FUZZ_CC) $(CFLAGS_BASE) $(FUZZ_SAN) -fsanitize=fuzzer -Itests/fuzz -o $@ $< $(FUZZ_OBJ) $(LIBS)
+# The objects are kept (not intermediate): a rebuild compiles only what changed.
+.SECONDARY: $(FUZZ_OBJ)
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	@bash tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
 deps:
 	@bash scripts/install-deps.sh
 
 test: deps
-	@$(MAKE) --no-print-directory asan $(UNIT_BIN)
+	@$(MAKE) -j$$(nproc) --no-print-directory asan $(UNIT_BIN) fuzz-build
 	@bash tests/run.sh
 
 demo: deps

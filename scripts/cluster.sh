@@ -324,14 +324,20 @@ cmd_create() {
   for p in 0 1 2 3; do ports+=($((BASE + p))); done
   for ((k = 1; k <= SHARDS; k++)); do for p in 0 1 2; do ports+=($((BASE + 10 * k + p))); done; done
   for p in "${ports[@]}"; do port_in_use "$p" && die "port $p on 127.0.0.1 is in use (choose --base-port)"; done
-  if [ -n "$POOL" ]; then
-    mkdir -p "$(dirname "$POOL")"
-    POOL=$(cd "$(dirname "$POOL")" && pwd)/$(basename "$POOL")
-    case $POOL in *[[:space:]\'\"\\]*) die "--pool $POOL: no spaces or quotes, please" ;; esac
-    if [ ! -f "$POOL/strata-pool.json" ]; then
-      "$STRATA" pool-init --pool "$POOL" --quiet || die "strata pool-init --pool $POOL failed"
-    fi
-  fi
+  case $POOL in
+    s3://*)   # an S3 pool (docs/cli.md): its STRATA_S3_* environment is the instances' too
+      case $POOL in *[[:space:]\'\"\\\&\;\?]*) die "--pool $POOL: no spaces, quotes or URL options, please (use STRATA_S3_*)" ;; esac
+      if ! "$STRATA" info --pool "$POOL" --quiet >/dev/null 2>&1; then
+        "$STRATA" pool-init --pool "$POOL" --quiet || die "strata pool-init --pool $POOL failed"
+      fi ;;
+    ?*)
+      mkdir -p "$(dirname "$POOL")"
+      POOL=$(cd "$(dirname "$POOL")" && pwd)/$(basename "$POOL")
+      case $POOL in *[[:space:]\'\"\\]*) die "--pool $POOL: no spaces or quotes, please" ;; esac
+      if [ ! -f "$POOL/strata-pool.json" ]; then
+        "$STRATA" pool-init --pool "$POOL" --quiet || die "strata pool-init --pool $POOL failed"
+      fi ;;
+  esac
 
   echo "$NAME" >"$DIR/.strata-cluster"
   : >"$DIR/pids"

@@ -12,6 +12,12 @@
 #
 # As root, everything PostgreSQL runs as the user `strata` from a copy in
 # /tmp (PostgreSQL refuses root). Every process started is stopped by pid.
+#
+# DEMO_POOL=s3: the pool is in S3 instead of a directory: a real S3 store
+# (Ceph's radosgw on loopback, ../shared/tools/s3/start-s3.sh beside the
+# repository) is started first and stopped at the end; strata, PostgreSQL's
+# archive_command and both managers reach it through STRATA_S3_ENDPOINT and
+# a mode-600 credentials file (docs/cli.md, "S3 pools").
 set -u
 
 if [ "${1:-}" != --inner ]; then
@@ -23,16 +29,35 @@ if [ "${1:-}" != --inner ]; then
   mkdir -p "$WORK/bin" "$WORK/scripts"
   cp "$BIN" "$WORK/bin/strata"
   cp "$REPO/scripts/cluster.sh" "$REPO/scripts/demo-cluster.sh" "$WORK/scripts/"
+  S3_ENV=()
+  S3_TOOLS=${STRATA_S3_TOOLS:-$REPO/../shared/tools/s3} S3_DIR=$WORK/s3store
+  if [ "${DEMO_POOL:-dir}" = s3 ]; then
+    [ -f "$S3_TOOLS/start-s3.sh" ] || { echo "demo: DEMO_POOL=s3 needs $S3_TOOLS/start-s3.sh (../shared beside the repository)" >&2; exit 1; }
+    S3_PORT=${DEMO_S3_PORT:-$(( ${DEMO_CLUSTER_PORT:-28500} + 95 ))}
+    echo "== S3 store: Ceph radosgw on 127.0.0.1:$S3_PORT (start-s3.sh)"
+    S3_DIR=$S3_DIR S3_PORT=$S3_PORT S3_MON_PORT=$((S3_PORT + 1)) S3_STORE_SIZE=10 \
+      bash "$S3_TOOLS/start-s3.sh" >"$WORK/s3.log" 2>&1 || { tail -n 15 "$WORK/s3.log" >&2; echo "demo: start-s3.sh failed" >&2; exit 1; }
+    mkdir -p "$WORK/s3"
+    (umask 077; . "$S3_DIR/s3.env"
+     printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" \
+       >"$WORK/s3/credentials")
+    S3_ENV=(DEMO_POOL=s3 STRATA_S3_ENDPOINT="http://127.0.0.1:$S3_PORT" STRATA_S3_CREDENTIALS_FILE="$WORK/s3/credentials"
+            DEMO_S3_BUCKET="$(. "$S3_DIR/s3.env" && echo "$S3_BUCKET")")
+  fi
   if [ "$(id -u)" -eq 0 ]; then
     id strata >/dev/null 2>&1 || { echo "demo: user strata missing (scripts/install-deps.sh)" >&2; exit 1; }
     chown -R strata: "$WORK"
     runuser -u strata -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 TZ=UTC \
-      DEMO_KEEP="${DEMO_KEEP:-0}" \
+      DEMO_KEEP="${DEMO_KEEP:-0}" ${DEMO_CLUSTER_PORT:+DEMO_CLUSTER_PORT="$DEMO_CLUSTER_PORT"} "${S3_ENV[@]}" \
       bash "$WORK/scripts/demo-cluster.sh" --inner "$WORK"
   else
-    bash "$WORK/scripts/demo-cluster.sh" --inner "$WORK"
+    env "${S3_ENV[@]}" bash "$WORK/scripts/demo-cluster.sh" --inner "$WORK"
   fi
   rc=$?
+  if [ "${#S3_ENV[@]}" -gt 0 ]; then
+    if [ "${DEMO_KEEP:-0}" = 1 ]; then echo "  and the S3 store: S3_DIR=$S3_DIR bash $S3_TOOLS/stop-s3.sh"
+    else S3_DIR=$S3_DIR bash "$S3_TOOLS/stop-s3.sh" >>"$WORK/s3.log" 2>&1; fi
+  fi
   if [ "${DEMO_KEEP:-0}" = 1 ]; then :
   elif [ "$rc" -eq 0 ]; then rm -rf "$WORK"; else echo "demo: files kept in $WORK"; fi
   exit "$rc"
@@ -45,6 +70,7 @@ WORK=$2
 cd "$WORK" || exit 1
 S=$WORK/bin/strata
 POOL=$WORK/pool
+[ "${DEMO_POOL:-dir}" = s3 ] && POOL=s3://$DEMO_S3_BUCKET/demo-$(date +%Y%m%d-%H%M%S)
 SRC=$WORK/src
 NEW=$WORK/restored
 SRC_PORT=${DEMO_CLUSTER_PORT:-28500}
@@ -94,7 +120,7 @@ cleanup() {
 trap cleanup EXIT
 die() { echo "demo: $*" >&2; exit 1; }
 
-say "cluster 'demo': metadata + 2 shards (primary + 2 standbys each) + compute, ports from $SRC_PORT"
+say "cluster 'demo': metadata + 2 shards (primary + 2 standbys each) + compute, ports from $SRC_PORT; pool $POOL"
 T0=$(now)
 bash "$WORK/scripts/cluster.sh" create "$SRC" --shards 2 --base-port "$SRC_PORT" --name demo --strata "$S" \
   --pool "$POOL" --wal-segsize 1 --set archive_timeout=1 2>&1 | tail -1 || die "cluster.sh create failed"

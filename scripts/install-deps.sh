@@ -7,10 +7,18 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   libpq-dev libzstd-dev liblz4-dev libssl-dev libcurl4-openssl-dev
-  libmicrohttpd-dev libjson-c-dev postgresql-server-dev-15
+  libmicrohttpd-dev libgnutls28-dev libjson-c-dev postgresql-server-dev-15
   postgresql-15 postgresql-contrib postgresql-client-15
   zstd lz4 procps util-linux
 )
+# S3 listings and errors are XML (libxml2); the S3 store the tests run
+# against is Ceph's radosgw (started by shared/tools/s3/start-s3.sh, which
+# would install these itself); socat puts TLS in front of it for the CA
+# file test.
+PACKAGES+=(libxml2-dev curl ceph-mon ceph-osd radosgw ceph-common socat)
+# Fuzz targets (libFuzzer, clang's runtime), coverage (gcovr), clock skew
+# for the exact-target tests (libfaketime), the bridge for namespace hosts.
+PACKAGES+=(clang libclang-rt-14-dev gcovr faketime libfaketime iproute2)
 # The web UI's browser test (tests/manager/t_ui_browser.sh): Debian's chromium,
 # driven by playwright-core, which the test installs itself with npm. Node and
 # npm are taken from Debian only when the machine has none (a NodeSource node

@@ -60,12 +60,15 @@ pg_lib_init() {
 }
 
 # Runs on EXIT: the caller's pg_lib_cleanup_hook (if defined), other
-# background processes registered with bg_register, then every instance.
+# background processes registered with bg_register, then every instance,
+# then pg_lib_after_stop_hook (if defined: what must wait for the
+# instances, such as removing the pool they archive into).
 pg_lib_on_exit() {
   local rc=$?
   if declare -F pg_lib_cleanup_hook >/dev/null; then pg_lib_cleanup_hook || true; fi
   bg_stop_all
   pg_stop_all
+  if declare -F pg_lib_after_stop_hook >/dev/null; then pg_lib_after_stop_hook || true; fi
   exit "$rc"
 }
 

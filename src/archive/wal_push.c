@@ -1,6 +1,7 @@
 /* strata wal-push: archive_command. Reads the file whole (a WAL segment is
  * 16 MiB by default), checks it belongs to the node's system, and stores
- * it compressed under a name carrying its SHA-256. Pushing the same content
+ * it compressed (and encrypted in a keyed pool) under a name carrying its
+ * checksum (archive/archive.h). Pushing the same content
  * again succeeds (PostgreSQL retries after a crash); different content for
  * a name already archived is refused loudly: it means two clusters share a
  * node or the archive was tampered with. */
@@ -14,31 +15,52 @@
 
 #include "archive/archive.h"
 #include "cli/cli.h"
+#include "common/crashpoint.h"
 #include "common/log.h"
+#include "pool/keys.h"
 
 static const char usage_text[] =
-    "usage: strata wal-push --pool POOL --node NODE [--compress zstd|lz4|none] [--compress-level N] PATH\n"
-    "  For archive_command = 'strata wal-push --pool POOL --node NODE %p'.\n";
+    "usage: strata wal-push --pool POOL --node NODE [--compress zstd|lz4|none] [--compress-level N]\n"
+    "                       [--cipher aes-256-gcm|none] [--key-file FILE | --passphrase-file FILE] [--no-index] PATH\n"
+    "  For archive_command = 'strata wal-push --pool POOL --node NODE %p'.\n"
+    "  In a keyed pool WAL is encrypted by default and always authenticated with the pool's key.\n"
+    "  --no-index: do not index the segment now (strata wal-index does it later).\n";
 
-enum { OPT_COMPRESS = OPT_FIRST_COMMAND_OPTION, OPT_LEVEL };
+ArchivePushHook archive_after_push;
+
+enum { OPT_COMPRESS = OPT_FIRST_COMMAND_OPTION, OPT_LEVEL, OPT_CIPHER, OPT_NO_INDEX };
+
+typedef struct PushOptions
+{
+    Compression comp;
+    int level;
+    Cipher cipher;
+    bool cipher_set;
+    bool index;              /* index the segment after the push */
+} PushOptions;
 
 static int
-push(Pool *pool, const char *node, const char *path, Compression comp, int level, Error *err)
+push(Pool *pool, const char *node, const char *path, const PushOptions *po, Error *err)
 {
+    Cipher cipher;
+    if (pool_write_cipher(pool, po->cipher_set, po->cipher, &cipher, err) != 0)
+        return error_prefix(err, "%s: ", path);
     const char *name = strrchr(path, '/');
     name = name ? name + 1 : path;
     if (!wal_is_archivable_name(name))
         return error_set(err, "%s is not a WAL file name (segment, .partial, .backup or .history)", path);
 
     Buffer content = {0};
-    if (read_small_file(path, &content, err) != 0)
+    /* The largest WAL segment PostgreSQL makes is 1 GB. */
+    if (read_file_limited(path, (size_t) 1 << 30, &content, err) != 0)
         return -1;
 
     int rc = 0;
+    uint32_t seg_size = 0;
     if (wal_is_segment_name(name) || str_ends_with(name, ".partial"))
     {
         uint64_t sysid;
-        uint32_t seg_size, tli;
+        uint32_t tli;
         if (wal_read_long_header((const uint8_t *) content.data, content.len, &sysid, &seg_size, &tli, err) != 0)
         {
             buffer_free(&content);
@@ -58,11 +80,8 @@ push(Pool *pool, const char *node, const char *path, Compression comp, int level
         }
     }
 
-    unsigned char md[32];
-    unsigned int mdlen;
     char sha[65];
-    EVP_Digest(content.data, content.len, md, &mdlen, EVP_sha256(), NULL);
-    hex_encode(md, 32, sha);
+    archive_content_checksum(pool, name, content.data, content.len, sha);
 
     WalObject existing;
     bool found;
@@ -74,10 +93,15 @@ push(Pool *pool, const char *node, const char *path, Compression comp, int level
     if (found)
     {
         if (strcmp(existing.sha256, sha) == 0)
+        {
             log_info("%s is already archived in %s with the same content", name, pool->location);
+            /* A push retried after a crash may have missed the index. */
+            if (po->index && archive_after_push)
+                archive_after_push(pool, node, name, (const uint8_t *) content.data, content.len, seg_size);
+        }
         else
             rc = error_set(err,
-                           "%s is already archived in pool %s node %s with DIFFERENT content (archived SHA-256 %s, "
+                           "%s is already archived in pool %s node %s with DIFFERENT content (archived checksum %s, "
                            "this file %s): refusing to overwrite it",
                            name, pool->location, node, existing.sha256, sha);
         wal_object_free(&existing);
@@ -86,20 +110,32 @@ push(Pool *pool, const char *node, const char *path, Compression comp, int level
     }
 
     char *dir = archive_dir_for(node, name);
-    char *key = xprintf("%s/%s-%s.%s", dir, name, sha, compression_ext(comp));
+    char *key = xprintf("%s/%s-%s.%s%s", dir, name, sha, compression_ext(po->comp), cipher != CIPHER_NONE ? ".enc" : "");
+    DataKey wal_key;
     StorageWriter *w;
-    if ((rc = storage_open_write(pool->storage, key, &w, err)) == 0)
+    if (cipher != CIPHER_NONE && (rc = wal_key_current(pool, node, &wal_key, err)) != 0)
+        error_prefix(err, "%s: ", path);
+    else if ((rc = storage_open_write(pool->storage, key, &w, err)) == 0)
     {
-        Stage *head = stage_compress_new(comp, level, stage_storage_new(w));
+        Stage *out = stage_storage_new(w);
+        if (cipher != CIPHER_NONE)
+            out = stage_encrypt_new(wal_key.key, wal_key.id, key, out);
+        Stage *head = stage_compress_new(po->comp, po->level, out);
         rc = stage_write(head, (const uint8_t *) content.data, content.len, err);
         if (rc == 0)
             rc = stage_finish(head, err);
         stage_free(head);
+        crash_point("wal-push-write");
         if (rc == 0)
             rc = storage_commit(w, err);
         else
             storage_abort(w);
+        crash_point("wal-push-done");
     }
+    memset(&wal_key, 0, sizeof(wal_key));
+    /* The segment is safe; its index is a by-product that never fails the push. */
+    if (rc == 0 && po->index && archive_after_push)
+        archive_after_push(pool, node, name, (const uint8_t *) content.data, content.len, seg_size);
     free(dir);
     free(key);
     buffer_free(&content);
@@ -113,11 +149,13 @@ cmd_wal_push(int argc, char **argv)
         COMMON_LONG_OPTIONS,
         {"compress", required_argument, NULL, OPT_COMPRESS},
         {"compress-level", required_argument, NULL, OPT_LEVEL},
+        {"cipher", required_argument, NULL, OPT_CIPHER},
+        {"no-index", no_argument, NULL, OPT_NO_INDEX},
         {NULL, 0, NULL, 0},
     };
     CommonOptions co;
     common_options_init(&co);
-    Compression comp = COMPRESS_ZSTD;
+    PushOptions po = {.comp = COMPRESS_ZSTD, .index = true};
     const char *level_arg = NULL;
     Error err;
     int c, code;
@@ -133,15 +171,22 @@ cmd_wal_push(int argc, char **argv)
         switch (c)
         {
             case OPT_COMPRESS:
-                if (compression_parse(optarg, &comp, &err) != 0)
+                if (compression_parse(optarg, &po.comp, &err) != 0)
                     return cli_usage_error("wal-push", "%s", err.msg);
                 break;
+            case OPT_CIPHER:
+                if (cipher_parse(optarg, &po.cipher, &err) != 0)
+                    return cli_usage_error("wal-push", "%s", err.msg);
+                po.cipher_set = true;
+                break;
             case OPT_LEVEL: level_arg = optarg; break;
+            case OPT_NO_INDEX: po.index = false; break;
             default: return cli_bad_option("wal-push", argv, c);
         }
     }
     if (optind != argc - 1)
         return cli_usage_error("wal-push", "expected exactly one WAL file path (%%p)");
+    Compression comp = po.comp;
     int level = compression_default_level(comp);
     if (level_arg)
     {
@@ -152,15 +197,23 @@ cmd_wal_push(int argc, char **argv)
     }
     if (comp != COMPRESS_NONE && compression_check_level(comp, level, &err) != 0)
         return cli_usage_error("wal-push", "%s", err.msg);
+    po.level = level;
     if (node_name_check(co.node, &err) != 0)
         return cli_usage_error("wal-push", "%s", err.msg);
 
     Pool *pool;
     if (pool_open(co.pool, &pool, &err) != 0)
         return cli_fail(&err);
-    int rc = push(pool, co.node, argv[optind], comp, level, &err);
+    int rc = push(pool, co.node, argv[optind], &po, &err);
     pool_close(pool);
     if (rc != 0)
         return cli_fail(&err);
+    if (co.json)
+    {
+        json_object *doc = json_object_new_object();
+        json_object_object_add(doc, "node", json_object_new_string(co.node));
+        json_object_object_add(doc, "archived", json_object_new_string(argv[optind]));
+        cli_json_result(doc);
+    }
     return 0;
 }

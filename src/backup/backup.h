@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "pipeline/stage.h"
 #include "pool/manifest.h"
+#include "request/backup_request.h"
 
 typedef struct BackupOptions
 {
@@ -20,10 +21,14 @@ typedef struct BackupOptions
     int jobs;
     Compression compression;
     int level;
+    Cipher cipher;            /* when cipher_set; else the pool's default (pool/keys.h) */
+    bool cipher_set;
     uint64_t max_rate;
+    uint64_t chunk_size;      /* files larger are split into ranges of this size (pool/manifest_ranges.c) */
     int nice;                 /* added to the worker threads' nice value (0..19) */
     int archive_timeout;
     const char *label;
+    BackupType type;          /* incr/diff: backup/incremental.h */
     const char *cluster_backup;   /* set by a cluster backup: its id, recorded in the node manifest */
     /* Set (by another thread) to stop the backup: it fails with "cancelled"
      * at its next read, and removes what it wrote. NULL: not cancellable. */
@@ -54,5 +59,15 @@ static inline bool backup_cancelled(const BackupOptions *o) { return o->cancel &
 int backup_node(const BackupOptions *o, Manifest *out, Error *err);
 /* Options with the command's defaults, for callers that are not the CLI. */
 void backup_options_defaults(BackupOptions *o);
+/* `strata backup` with its own options only: the seed flags and --manager
+ * are sorted out above it (cmd_backup, client/dispatch.c). */
+int cmd_backup_local(int argc, char **argv);
+/* The same, then `after` once the backup succeeded and before its result
+ * is printed: the retention after a backup (expire/auto_expire.h, which
+ * this folder cannot include: expire reads backups). What it returns
+ * (or NULL) is the result's "expire"; it must not fail the backup. */
+struct BackupRequest;
+typedef json_object *(*BackupAfterHook)(const struct BackupRequest *req, const BackupOptions *o);
+int cmd_backup_local_then(int argc, char **argv, BackupAfterHook after);
 
 #endif

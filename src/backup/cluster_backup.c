@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "archive/archive.h"
-#include "cluster/catalog.h"
+#include "backup/compute_schema.h"
+#include "catalog/catalog.h"
+#include "catalog/history.h"
 #include "common/log.h"
 #include "consistency/cp_store.h"
 #include "pg/conn.h"
@@ -278,7 +280,12 @@ cluster_backups_list(Pool *p, const char *cluster, json_object ***out, size_t *n
         char *path = cluster_manifest_path(cluster, l.entries[i].name);
         json_object *o;
         bool missing;
-        rc = sealed_get(p->storage, path, &o, &missing, err);
+        rc = pool_sealed_get(p, path, &o, &missing, err);
+        if (rc == 0 && !missing && cluster_manifest_check(o, path, cluster, l.entries[i].name, err) != 0)
+        {
+            json_object_put(o);
+            rc = -1;
+        }
         free(path);
         if (rc == 0 && !missing)
         {
@@ -301,16 +308,9 @@ cluster_backups_list(Pool *p, const char *cluster, json_object ***out, size_t *n
 static void
 record_catalog(PGconn *meta, const char *cluster, const char *id, json_object *manifest)
 {
-    const char *params[] = {cluster, id, json_object_to_json_string(manifest)};
-    PGresult *r = PQexecParams(meta,
-                               "INSERT INTO strata.backups (cluster, id, kind, node, status, started_at, finished_at, "
-                               "info) VALUES ($1, $2, 'cluster', '', 'complete', "
-                               "to_timestamp(($3::jsonb->>'started_epoch')::float8), now(), $3::jsonb) "
-                               "ON CONFLICT (cluster, id, node) DO UPDATE SET status = 'complete', info = EXCLUDED.info",
-                               3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        log_warn("could not record cluster backup %s in the catalog: %s", id, PQerrorMessage(meta));
-    PQclear(r);
+    Error err;
+    if (catalog_backup_record_cluster(meta, cluster, id, json_object_to_json_string(manifest), &err) != 0)
+        log_warn("could not record cluster backup %s in the catalog: %s", id, err.msg);
     /* One row per replica set's node backup, keyed by its pool node. */
     json_object *nodes;
     if (!json_object_object_get_ex(manifest, "nodes", &nodes))
@@ -319,18 +319,9 @@ record_catalog(PGconn *meta, const char *cluster, const char *id, json_object *m
     {
         json_object *n = json_object_array_get_idx(nodes, i), *v;
         const char *pool_node = json_object_object_get_ex(n, "pool_node", &v) ? json_object_get_string(v) : "";
-        const char *np[] = {cluster, id, pool_node, json_object_to_json_string(n),
-                            json_object_to_json_string(manifest)};
-        r = PQexecParams(meta,
-                         "INSERT INTO strata.backups (cluster, id, kind, node, status, started_at, finished_at, info) "
-                         "VALUES ($1, $2, 'node', $3, 'complete', "
-                         "to_timestamp(($5::jsonb->>'started_epoch')::float8), now(), $4::jsonb) "
-                         "ON CONFLICT (cluster, id, node) DO UPDATE SET status = 'complete', info = EXCLUDED.info",
-                         5, NULL, np, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            log_warn("could not record node backup %s of %s in the catalog: %s", id, pool_node,
-                     PQerrorMessage(meta));
-        PQclear(r);
+        if (catalog_backup_record_node(meta, cluster, id, pool_node, json_object_to_json_string(n),
+                                       json_object_to_json_string(manifest), &err) != 0)
+            log_warn("could not record node backup %s of %s in the catalog: %s", id, pool_node, err.msg);
     }
 }
 
@@ -426,6 +417,15 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         rc = lease_take(pool->storage, dir, what, &lease, err);
         free(dir);
     }
+    /* What the compute nodes hold (a whole-cluster backup only: a shard
+     * restore rebuilds no compute node). */
+    json_object *compute = NULL;
+    if (rc == 0 && !o->shard)
+    {
+        char *dir = cluster_backup_dir(t.name, id);
+        rc = compute_schema_dump_all(pool, &t, dir, &compute, err);
+        free(dir);
+    }
     if (rc == 0)
     {
         log_info("cluster backup %s of %s: %zu replica set(s) from standbys, in parallel", id, t.name, nsets);
@@ -435,7 +435,7 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         sets_started = true;
         for (size_t i = 0; i < nsets; i++)
         {
-            running[i] = pthread_create(&threads[i], NULL, set_job_main, &jobs[i]) == 0;
+            running[i] = log_thread_create(&threads[i], set_job_main, &jobs[i]) == 0;
             if (!running[i])
                 set_job_main(&jobs[i]);   /* no thread to be had: do it here */
         }
@@ -547,10 +547,12 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         json_object_object_add(m, "size", json_object_new_int64((int64_t) size));
         json_object_object_add(m, "stored_size", json_object_new_int64((int64_t) stored));
         json_object_object_add(m, "end_cp", cp_to_json(&cp));
+        if (compute)
+            json_object_object_add(m, "compute", json_object_get(compute));
         char *path = cluster_manifest_path(t.name, id);
         rc = lease_check(lease, err);
         if (rc == 0)
-            rc = sealed_put(pool->storage, path, m, err);
+            rc = pool_sealed_put(pool, path, m, err);
         free(path);
         if (rc == 0)
         {
@@ -589,6 +591,7 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
             log_warn("%s", rerr.msg);
         free(dir);
     }
+    json_object_put(compute);
     cp_free(&cp);
     pthread_cond_destroy(&shared.done_cv);
     pthread_mutex_destroy(&shared.lock);

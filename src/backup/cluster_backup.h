@@ -51,6 +51,9 @@ char *cluster_backup_dir(const char *cluster, const char *id);
 char *cluster_manifest_path(const char *cluster, const char *id);
 /* Complete cluster backups of `cluster`, oldest first: an array of parsed
  * manifests (json objects; caller json_object_put()s each, frees array). */
+/* Validates a cluster manifest read from the pool (every field, the
+ * topology and the end CP); cluster and id, when given, must be its own. */
+int cluster_manifest_check(json_object *o, const char *path, const char *cluster, const char *id, Error *err);
 int cluster_backups_list(Pool *p, const char *cluster, json_object ***out, size_t *n, Error *err);
 
 #endif

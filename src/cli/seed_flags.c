@@ -43,7 +43,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster/topology.h"
+#include "common/name_limits.h"
 #include "common/util.h"
 
 typedef enum SeedKind
@@ -292,7 +292,8 @@ seed_args_free(SeedArgs *a)
 void
 seed_print_compute_stateless(const char *cluster)
 {
-    printf("compute nodes%s%s are stateless: nothing to back up. Every cluster restore recreates them "
-           "from the restored topology (their tables are foreign tables on the shards).\n",
+    printf("compute nodes%s%s are stateless: no data to back up on its own. Every cluster backup records "
+           "their schema (pg_dumpall --schema-only) and every cluster restore rebuilds them from it, their "
+           "postgres_fdw servers pointed at the new shards.\n",
            cluster ? " of cluster " : "", cluster ? cluster : "");
 }

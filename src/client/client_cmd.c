@@ -16,6 +16,8 @@
 #include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "request/backup_request.h"
+#include "request/restore_request.h"
 #include "restore/target.h"
 
 enum
@@ -36,6 +38,8 @@ enum
     OPT_WAIT,
     OPT_CANCEL,
     OPT_GTXID,
+    OPT_PLACEMENT,
+    OPT_HOSTS,
 };
 
 #define CLIENT_LONG_OPTIONS                                          \
@@ -57,10 +61,13 @@ static const char backup_usage[] =
     "  A cluster backup run by the cluster manager as a job, followed to its end.\n"
     "  --no-wait               print the job id and return\n" CLIENT_USAGE_COMMON;
 static const char restore_usage[] =
-    "usage: strata restore --manager URL --token-file FILE --cluster C --to NEW\n"
-    "                      (--cp NAME | --time T | --latest) [--base-port P] [--dir DIR] [--no-wait]\n"
-    "  A cluster restore run by the cluster manager as a job, followed to its end.\n"
+    "usage: strata restore --manager URL --token-file FILE --cluster C --to NEW [--shard S]\n"
+    "                      [--cp NAME | --time T | --gtxid G | --latest (default)] [--base-port P] [--dir DIR]\n"
+    "                      [--no-wait]\n"
+    "  A cluster restore (or one shard's) run by the cluster manager as a job, followed to its end.\n"
     "  --base-port, --dir      where the new cluster goes (default: the manager's restore_ports / restore_root)\n"
+    "  --hosts H1,H2,...       or on these hosts: node managers offering a data_root and ports (docs/deployment.md)\n"
+    "  --placement FILE        or as a placement file on the manager's host says (hosts, data roots, ports)\n"
     "  --no-wait               print the job id and return\n" CLIENT_USAGE_COMMON;
 static const char jobs_usage[] =
     "usage: strata jobs [--id N [--cancel] [--wait]] [--cluster C] --manager URL --token-file FILE\n"
@@ -128,7 +135,7 @@ client_wanted(int argc, char **argv)
 {
     if (client_manager_arg(argc, argv))
         return true;
-    const char *env = getenv("STRATA_MANAGER");
+    const char *env = cli_setting("manager");
     /* STRATA_MANAGER sends cluster commands to the manager; a --pool on
      * the command line asks for a local run. */
     return env && *env && has_arg(argc, argv, "--cluster") && !has_arg(argc, argv, "--pool");
@@ -139,8 +146,8 @@ client_wanted_for_info(int argc, char **argv)
 {
     if (client_manager_arg(argc, argv) || has_arg(argc, argv, "--cluster"))
         return true;
-    const char *env = getenv("STRATA_MANAGER");
-    const char *pool = getenv("STRATA_POOL");
+    const char *env = cli_setting("manager");
+    const char *pool = cli_setting("pool");
     return env && *env && !has_arg(argc, argv, "--pool") && !(pool && *pool);
 }
 
@@ -160,7 +167,7 @@ open_client(ManagerClient *c, const ClientOptions *o, const char *cmd)
 static void
 print_json(json_object *o)
 {
-    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    cli_json_result(json_object_get(o));
 }
 
 /* The scalar members of a job's result, one "key: value" line each (the
@@ -203,7 +210,11 @@ run_job(ManagerClient *c, const ClientOptions *o, const char *path, json_object 
     if (no_wait)
     {
         if (o->json)
-            printf("{\"job\":%lld}\n", id);
+        {
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "job", json_object_new_int64(id));
+            cli_json_result(d);
+        }
         else
             printf("%lld\n", id);
         return 0;
@@ -249,48 +260,58 @@ client_backup(int argc, char **argv)
     };
     ClientOptions o;
     client_options_init(&o);
-    const char *cluster = NULL, *shard = NULL;
+    /* The request the manager's API parses with the same codec
+     * (request/backup_request.h), sent as backup_request_to_json makes it. */
+    BackupRequest req;
+    backup_request_init(&req);
     bool no_wait = false;
-    int c, code;
+    int c, code = CLI_CONTINUE;
+    Error err;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    while (code == CLI_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
     {
         int h = client_option(&o, c, optarg, "backup", backup_usage, &code);
         if (h < 0)
+        {
+            backup_request_free(&req);
             return code;
+        }
         if (h)
             continue;
-        switch (c)
+        if (c == OPT_NO_WAIT)
+            no_wait = true;
+        else if (c == OPT_CLUSTER || c == OPT_SHARD)
         {
-            case OPT_CLUSTER: cluster = optarg; break;
-            case OPT_SHARD: shard = optarg; break;
-            case OPT_NO_WAIT: no_wait = true; break;
-            default: return bad_option("backup", argv, c);
+            if (backup_request_set_flag(&req, c == OPT_CLUSTER ? "cluster" : "shard", optarg, &err) != 0)
+                code = cli_usage_error("backup", "%s", err.msg);
         }
+        else
+            code = bad_option("backup", argv, c);
     }
-    if (optind != argc)
-        return cli_usage_error("backup", "unexpected argument '%s'", argv[optind]);
-    Error err;
-    if (!cluster)
-        return cli_usage_error("backup", "--cluster is required with --manager (the cluster manager backs up "
-                                         "registered clusters)");
-    if (topology_name_check("--cluster", cluster, &err) != 0 || (shard && topology_name_check("--shard", shard, &err)))
-        return cli_usage_error("backup", "%s", err.msg);
+    if (code == CLI_CONTINUE && optind != argc)
+        code = cli_usage_error("backup", "unexpected argument '%s'", argv[optind]);
+    if (code == CLI_CONTINUE && backup_request_validate(&req, BACKUP_AT_MANAGER, &err) != 0)
+        code = cli_usage_error("backup", "%s", err.msg);
     ManagerClient mc;
-    if ((code = open_client(&mc, &o, "backup")) != CLI_CONTINUE)
+    if (code == CLI_CONTINUE)
+        code = open_client(&mc, &o, "backup");
+    if (code != CLI_CONTINUE)
+    {
+        backup_request_free(&req);
         return code;
+    }
     /* Checked by topology_name_check: [A-Za-z0-9_.-], nothing to escape in a path. */
-    char *path = xprintf("/api/v1/clusters/%s/backups", cluster);
-    char *what = shard ? xprintf("backup of shard %s of %s", shard, cluster) : xprintf("backup of %s", cluster);
-    json_object *body = json_object_new_object();
-    if (shard)
-        json_object_object_add(body, "shard", json_object_new_string(shard));
+    char *path = xprintf("/api/v1/clusters/%s/backups", req.cluster);
+    char *what = req.shard ? xprintf("backup of shard %s of %s", req.shard, req.cluster)
+                           : xprintf("backup of %s", req.cluster);
+    json_object *body = backup_request_to_json(&req);
     int rc = run_job(&mc, &o, path, body, no_wait, what, true);
     json_object_put(body);
     free(what);
     free(path);
     client_close(&mc);
+    backup_request_free(&req);
     return rc;
 }
 
@@ -310,93 +331,67 @@ client_restore(int argc, char **argv)
         {"gtxid", required_argument, NULL, OPT_GTXID},
         {"base-port", required_argument, NULL, OPT_BASE_PORT},
         {"dir", required_argument, NULL, OPT_DIR},
+        {"placement", required_argument, NULL, OPT_PLACEMENT},
+        {"hosts", required_argument, NULL, OPT_HOSTS},
         {"no-wait", no_argument, NULL, OPT_NO_WAIT},
         {NULL, 0, NULL, 0},
     };
     ClientOptions o;
     client_options_init(&o);
-    const char *cluster = NULL, *to = NULL, *cp = NULL, *time_text = NULL, *dir = NULL;
-    bool latest = false, no_wait = false;
-    long base_port = 0;
-    int ntargets = 0;
-    int c, code;
+    /* The request the manager's API parses with the same codec
+     * (request/restore_request.h), sent as restore_request_to_json makes it. */
+    RestoreRequest req;
+    restore_request_init(&req);
+    bool no_wait = false;
+    int c, code = CLI_CONTINUE;
     Error err;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    while (code == CLI_CONTINUE && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
     {
         int h = client_option(&o, c, optarg, "restore", restore_usage, &code);
         if (h < 0)
+        {
+            restore_request_free(&req);
             return code;
+        }
         if (h)
             continue;
-        switch (c)
-        {
-            case OPT_CLUSTER: cluster = optarg; break;
-            case OPT_TO: to = optarg; break;
-            case OPT_CP: cp = optarg; ntargets++; break;
-            case OPT_TIME: time_text = optarg; ntargets++; break;
-            case OPT_LATEST: latest = true; ntargets++; break;
-            case OPT_DIR: dir = optarg; break;
-            case OPT_NO_WAIT: no_wait = true; break;
-            case OPT_BASE_PORT:
-                if (parse_int_range(optarg, 1024, 65000, &base_port, &err) != 0)
-                    return cli_usage_error("restore", "--base-port: %s", err.msg);
-                break;
-            case OPT_SHARD:
-                return cli_usage_error("restore", "--shard: restoring one shard through the cluster manager is not "
-                                                  "supported yet; run it locally (strata restore --cluster C --shard S "
-                                                  "--pool POOL ... without --manager)");
-            case OPT_GTXID:
-                return cli_usage_error("restore", "--gtxid: not supported through the cluster manager yet (it takes "
-                                                  "--cp, --time or --latest); run it locally without --manager");
-            default: return bad_option("restore", argv, c);
-        }
+        const char *name = NULL;
+        for (const struct option *p = opts; !name && p->name; p++)
+            if (p->val == c && c != OPT_NO_WAIT)
+                name = p->name;
+        if (c == OPT_NO_WAIT)
+            no_wait = true;
+        else if (!name)
+            code = bad_option("restore", argv, c);
+        else if (restore_request_set_flag(&req, name, optarg, &err) != 0)
+            code = cli_usage_error("restore", "%s", err.msg);
     }
-    if (optind != argc)
-        return cli_usage_error("restore", "unexpected argument '%s'", argv[optind]);
-    if (!cluster || !to)
-        return cli_usage_error("restore", "--cluster (the source) and --to (the new cluster's name) are required "
-                                          "with --manager");
-    if (topology_name_check("--cluster", cluster, &err) != 0 || topology_name_check("--to", to, &err) != 0)
-        return cli_usage_error("restore", "%s", err.msg);
-    if (!strcmp(cluster, to))
-        return cli_usage_error("restore", "--to must name a new cluster, not the source %s", cluster);
-    if (ntargets != 1)
-        return cli_usage_error("restore", "give one target: --cp NAME, --time T or --latest");
-    if (time_text)
-    {
-        /* Checked here too so that a typo is a usage error, not a job. */
-        Target t = {0};
-        int rc = target_parse_time(time_text, &t, &err);
-        target_free(&t);
-        if (rc != 0)
-            return cli_usage_error("restore", "--time: %s", err.msg);
-    }
-    if (dir && dir[0] != '/')
-        return cli_usage_error("restore", "--dir '%s': must be an absolute path (it is on the manager's host)", dir);
+    if (code == CLI_CONTINUE && optind != argc)
+        code = cli_usage_error("restore", "unexpected argument '%s'", argv[optind]);
+    /* Checked here too, by the rules the manager applies, so that a typo is
+     * a usage error, not a refused job. */
+    if (code == CLI_CONTINUE && restore_request_validate(&req, RESTORE_AT_MANAGER, &err) != 0)
+        code = cli_usage_error("restore", "%s", err.msg);
     ManagerClient mc;
-    if ((code = open_client(&mc, &o, "restore")) != CLI_CONTINUE)
+    if (code == CLI_CONTINUE)
+        code = open_client(&mc, &o, "restore");
+    if (code != CLI_CONTINUE)
+    {
+        restore_request_free(&req);
         return code;
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "to", json_object_new_string(to));
-    if (cp)
-        json_object_object_add(body, "cp", json_object_new_string(cp));
-    if (time_text)
-        json_object_object_add(body, "time", json_object_new_string(time_text));
-    if (latest)
-        json_object_object_add(body, "latest", json_object_new_boolean(1));
-    if (base_port)
-        json_object_object_add(body, "base_port", json_object_new_int((int) base_port));
-    if (dir)
-        json_object_object_add(body, "dir", json_object_new_string(dir));
-    char *path = xprintf("/api/v1/clusters/%s/restores", cluster);
-    char *what = xprintf("restore of %s into %s", cluster, to);
+    }
+    json_object *body = restore_request_to_json(&req);
+    char *path = xprintf("/api/v1/clusters/%s/restores", req.cluster);
+    char *what = req.shard ? xprintf("restore of shard %s of %s into %s", req.shard, req.cluster, req.to)
+                           : xprintf("restore of %s into %s", req.cluster, req.to);
     int rc = run_job(&mc, &o, path, body, no_wait, what, false);
     json_object_put(body);
     free(what);
     free(path);
     client_close(&mc);
+    restore_request_free(&req);
     return rc;
 }
 

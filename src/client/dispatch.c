@@ -3,10 +3,13 @@
  * the command's local implementation. */
 #include "client/dispatch.h"
 
+#include "backup/backup.h"
 #include "cli/cli.h"
 #include "cli/seed_flags.h"
 #include "client/client_cmd.h"
 #include "common/log.h"
+#include "expire/auto_expire.h"
+#include "restore/restore.h"
 
 int
 dispatch_backup(int argc, char **argv, int (*local)(int, char **))
@@ -45,6 +48,27 @@ dispatch_restore(int argc, char **argv, int (*local)(int, char **))
     int rc = client_wanted(seed.argc, seed.argv) ? client_restore(seed.argc, seed.argv) : local(seed.argc, seed.argv);
     seed_args_free(&seed);
     return rc;
+}
+
+/* The commands' entry points (main.c): the engines' folders hold only the
+ * local commands, so that they need not include this front end. */
+/* A backup run here, then the retention its options or policy set. */
+static int
+backup_then_expire(int argc, char **argv)
+{
+    return cmd_backup_local_then(argc, argv, auto_expire_after_backup);
+}
+
+int
+cmd_backup(int argc, char **argv)
+{
+    return dispatch_backup(argc, argv, backup_then_expire);
+}
+
+int
+cmd_restore(int argc, char **argv)
+{
+    return dispatch_restore(argc, argv, cmd_restore_local);
 }
 
 int

@@ -160,6 +160,8 @@ client_request(ManagerClient *c, const char *method, const char *path, json_obje
     }
     else if (!strcmp(method, "POST"))
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    /* https://: TLS 1.2 at least, the manager's certificate verified. */
+    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
     if (c->cacert)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
 

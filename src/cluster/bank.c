@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/workload.h"
 #include "common/util.h"
 #include "pg/conn.h"
 
@@ -71,11 +72,7 @@ bank_info_load(PGconn *meta, const Topology *t, BankInfo *out, bool *exists, Err
 {
     memset(out, 0, sizeof(*out));
     *exists = false;
-    const char *params[] = {t->name, t->origin ? t->origin : t->name};
-    PGresult *r = pg_exec(meta, "metadata primary",
-                          "SELECT cluster, initial_total, accounts FROM strata.workload "
-                          "WHERE cluster IN ($1, $2) ORDER BY cluster = $1 DESC LIMIT 1",
-                          2, params, err);
+    PGresult *r = catalog_workload_row(meta, "metadata primary", t->name, t->origin ? t->origin : t->name, err);
     if (!r)
         return error_prefix(err, "reading the workload of cluster %s: ", t->name);
     if (PQntuples(r) == 1)

@@ -11,14 +11,15 @@
  * Transfers are compared by streaming each shard's per-transfer
  * aggregates and the commit log, all sorted the same way (COLLATE "C"),
  * through one merge: memory stays flat whatever the number of transfers. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/workload.h"
 #include "cli/cli.h"
 #include "cluster/bank.h"
 #include "cluster/check_consistency.h"
+#include "cluster/consistency_verdict.h"
 #include "cluster/topology.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -36,50 +37,11 @@ static const char usage_text[] =
 
 enum { OPT_META_CONN = OPT_FIRST_COMMAND_OPTION, OPT_CLUSTER, OPT_MAX_REPORT };
 
-typedef struct Check
-{
-    const char *name;
-    size_t count;          /* violations */
-    json_object *items;    /* the first max_report of them */
-    Buffer text;           /* the same, as lines */
-} Check;
-
 typedef struct Checker
 {
     ClusterConns cc;
-    size_t max_report;
-    Check total, atomicity, prepared, log;
+    Verdict v;             /* what the queries found, judged (consistency_verdict.c) */
 } Checker;
-
-static void
-violation(Checker *k, Check *c, json_object *item, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-violation(Checker *k, Check *c, json_object *item, const char *fmt, ...)
-{
-    c->count++;
-    if (c->count > k->max_report)
-    {
-        json_object_put(item);
-        return;
-    }
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    json_object_object_add(item, "problem", json_object_new_string(line));
-    json_object_array_add(c->items, item);
-    buffer_appendf(&c->text, "VIOLATION %s: %s\n", c->name, line);
-}
-
-static json_object *
-transfer_item(const char *id)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "transfer_id", json_object_new_string(id));
-    return o;
-}
 
 /* ---- (a) and (c) ------------------------------------------------------------ */
 
@@ -107,23 +69,7 @@ check_total(Checker *k, const BankInfo *bank, json_object *out, Error *err)
     json_object_object_add(out, "initial_total", json_object_new_int64(bank->initial_total));
     json_object_object_add(out, "total", json_object_new_int64(total));
     json_object_object_add(out, "accounts", json_object_new_int64(accounts));
-    if (total != bank->initial_total)
-    {
-        json_object *item = json_object_new_object();
-        json_object_object_add(item, "total", json_object_new_int64(total));
-        violation(k, &k->total, item, "the balances add up to %lld, the initial total is %lld (off by %lld)", total,
-                  (long long) bank->initial_total, total - (long long) bank->initial_total);
-    }
-    else
-        buffer_appendf(&k->total.text, "total balance %lld = initial total (%lld accounts on %zu shard(s))\n", total,
-                       accounts, t->nshards);
-    if (accounts != (long long) t->nshards * bank->accounts)
-    {
-        json_object *item = json_object_new_object();
-        json_object_object_add(item, "accounts", json_object_new_int64(accounts));
-        violation(k, &k->total, item, "%lld accounts, the workload created %lld", accounts,
-                  (long long) t->nshards * bank->accounts);
-    }
+    verdict_total(&k->v, total, accounts, (long long) bank->initial_total, bank->accounts);
     return 0;
 }
 
@@ -141,15 +87,8 @@ check_prepared(Checker *k, Error *err)
         if (!r)
             return error_prefix(err, "prepared transactions: ");
         for (int row = 0; row < PQntuples(r); row++)
-        {
-            json_object *item = json_object_new_object();
-            json_object_object_add(item, "shard", json_object_new_string(t->shards[i].name));
-            json_object_object_add(item, "gid", json_object_new_string(PQgetvalue(r, row, 0)));
-            json_object_object_add(item, "database", json_object_new_string(PQgetvalue(r, row, 1)));
-            json_object_object_add(item, "prepared_at", json_object_new_string(PQgetvalue(r, row, 2)));
-            violation(k, &k->prepared, item, "%s: prepared transaction '%s' (database %s, prepared %s) is still in doubt",
-                      t->shards[i].name, PQgetvalue(r, row, 0), PQgetvalue(r, row, 1), PQgetvalue(r, row, 2));
-        }
+            verdict_prepared(&k->v, t->shards[i].name, PQgetvalue(r, row, 0), PQgetvalue(r, row, 1),
+                             PQgetvalue(r, row, 2));
         PQclear(r);
     }
     return 0;
@@ -235,125 +174,8 @@ stream_abort(Stream *s)
     s->done = true;
 }
 
-/* "a,b,c" into names; returns how many (at most max). */
-static size_t
-split_participants(char *list, char **names, size_t max)
-{
-    size_t n = 0;
-    for (char *tok = strtok(list, ","); tok && n < max; tok = strtok(NULL, ","))
-        names[n++] = tok;
-    return n;
-}
-
-static void
-shard_list(const Topology *t, const bool *mask, Buffer *b)
-{
-    b->len = 0;
-    bool first = true;
-    for (size_t i = 0; i < t->nshards; i++)
-        if (mask[i])
-        {
-            buffer_appendf(b, "%s%s", first ? "" : ", ", t->shards[i].name);
-            first = false;
-        }
-    buffer_append(b, "", 1);
-}
-
-typedef struct MergeStats
-{
-    unsigned long long transfers, cross, single, log_entries;
-} MergeStats;
-
-static void
-judge(Checker *k, const char *id, const bool *present, const long long *sum_by_shard, const char *participants,
-      MergeStats *ms)
-{
-    const Topology *t = &k->cc.topo;
-    size_t n = t->nshards, npresent = 0;
-    long long sum = 0;
-    for (size_t i = 0; i < n; i++)
-        if (present[i])
-        {
-            npresent++;
-            sum += sum_by_shard[i];
-        }
-    if (npresent)
-    {
-        ms->transfers++;
-        if (participants || npresent > 1 || str_starts_with(id, BANK_CROSS_PREFIX))
-            ms->cross++;
-        else
-            ms->single++;
-    }
-    Buffer b1 = {0}, b2 = {0};
-    if (participants)
-    {
-        ms->log_entries++;
-        bool *is_part = xcalloc(n, sizeof(bool)), *missing = xcalloc(n, sizeof(bool)), *extra = xcalloc(n, sizeof(bool));
-        char *copy = xstrdup(participants);
-        char *names[256];
-        size_t np = split_participants(copy, names, 256), nmissing = 0, nextra = 0;
-        for (size_t p = 0; p < np; p++)
-        {
-            const ReplicaSet *rs = topology_shard(t, names[p]);
-            if (!rs)
-            {
-                violation(k, &k->log, transfer_item(id),
-                          "%s: participant %s in the commit log is not a shard of cluster %s", id, names[p], t->name);
-                continue;
-            }
-            is_part[rs - t->shards] = true;
-        }
-        for (size_t i = 0; i < n; i++)
-        {
-            if (is_part[i] && !present[i])
-                missing[i] = true, nmissing++;
-            if (!is_part[i] && present[i])
-                extra[i] = true, nextra++;
-        }
-        if (nmissing && npresent)
-        {
-            shard_list(t, present, &b1);
-            shard_list(t, missing, &b2);
-            violation(k, &k->atomicity, transfer_item(id), "%s is on %s but not on participant(s) %s", id, b1.data,
-                      b2.data);
-        }
-        if (nmissing)
-        {
-            shard_list(t, missing, &b2);
-            violation(k, &k->log, transfer_item(id), "%s is decided in the commit log but has no rows on %s", id,
-                      b2.data);
-        }
-        if (nextra)
-        {
-            shard_list(t, extra, &b2);
-            violation(k, &k->log, transfer_item(id), "%s has rows on %s, not a participant in the commit log", id,
-                      b2.data);
-        }
-        free(copy);
-        free(is_part);
-        free(missing);
-        free(extra);
-    }
-    else if (npresent > 1)
-    {
-        shard_list(t, present, &b1);
-        violation(k, &k->log, transfer_item(id), "%s is on %s but has no decision in the commit log", id, b1.data);
-    }
-    else if (npresent == 1 && str_starts_with(id, BANK_CROSS_PREFIX))
-    {
-        shard_list(t, present, &b1);
-        violation(k, &k->log, transfer_item(id),
-                  "cross-shard transfer %s is committed on %s without a decision in the commit log", id, b1.data);
-    }
-    if (npresent && sum != 0)
-        violation(k, &k->atomicity, transfer_item(id), "the deltas of %s add up to %lld, not 0", id, sum);
-    buffer_free(&b1);
-    buffer_free(&b2);
-}
-
 static int
-check_transfers(Checker *k, MergeStats *ms, Error *err)
+check_transfers(Checker *k, Error *err)
 {
     const Topology *t = &k->cc.topo;
     size_t n = t->nshards;
@@ -370,10 +192,7 @@ check_transfers(Checker *k, MergeStats *ms, Error *err)
     }
     what[n] = xstrdup("metadata primary (commit log)");
     if (rc == 0)
-        rc = stream_start(&st[n], k->cc.meta, what[n],
-                          "SELECT gtxid, array_to_string(participants, ',') FROM strata.commit_log "
-                          "ORDER BY gtxid COLLATE \"C\"",
-                          err);
+        rc = stream_start(&st[n], k->cc.meta, what[n], catalog_commit_log_scan_sql, err);
     for (size_t i = 0; i <= n && rc == 0; i++)
         rc = stream_next(&st[i], err);
     bool *present = xcalloc(n, sizeof(bool));
@@ -413,7 +232,7 @@ check_transfers(Checker *k, MergeStats *ms, Error *err)
             rc = stream_next(&st[n], err);
         }
         if (rc == 0)
-            judge(k, key, present, sums, participants, ms);
+            verdict_transfer(&k->v, key, present, sums, participants);
     }
     free(key);
     free(participants);
@@ -459,7 +278,6 @@ typedef struct CheckRun
     Checker k;
     Check *checks[4];
     json_object *total_json;
-    MergeStats ms;
     BankInfo bank;
     size_t violations;
 } CheckRun;
@@ -469,15 +287,10 @@ checks_run(CheckRun *run, const char *meta_conn, const char *cluster, size_t max
 {
     memset(run, 0, sizeof(*run));
     Checker *k = &run->k;
-    k->max_report = max_report;
-    Check *checks[] = {&k->total, &k->atomicity, &k->prepared, &k->log};
-    const char *names[] = {"total_balance", "atomicity", "prepared", "commit_log"};
+    verdict_init(&k->v, &k->cc.topo, max_report);
+    Check *checks[] = {&k->v.total, &k->v.atomicity, &k->v.prepared, &k->v.log};
     for (int i = 0; i < 4; i++)
-    {
         run->checks[i] = checks[i];
-        checks[i]->name = names[i];
-        checks[i]->items = json_object_new_array();
-    }
     run->total_json = json_object_new_object();
     bool exists = false;
     int rc = cluster_conns_open(meta_conn, cluster, true, &k->cc, err);
@@ -494,9 +307,9 @@ checks_run(CheckRun *run, const char *meta_conn, const char *cluster, size_t max
     if (rc == 0)
         rc = check_prepared(k, err);
     if (rc == 0)
-        rc = check_transfers(k, &run->ms, err);
-    for (int i = 0; rc == 0 && i < 4; i++)
-        run->violations += checks[i]->count;
+        rc = check_transfers(k, err);
+    if (rc == 0)
+        run->violations = verdict_violations(&k->v);
     return rc;
 }
 
@@ -510,16 +323,16 @@ checks_json(CheckRun *run, const char *cluster)
     json_object_object_add(o, "violation_count", json_object_new_int64((int64_t) run->violations));
     json_object_object_add(o, "workload", json_object_new_string(run->bank.key));
     json_object *ch = json_object_new_object();
-    json_object_object_add(ch, "total_balance", check_json(&k->total, json_object_get(run->total_json)));
+    json_object_object_add(ch, "total_balance", check_json(&k->v.total, json_object_get(run->total_json)));
     json_object *at = json_object_new_object();
-    json_object_object_add(at, "transfers", json_object_new_int64((int64_t) run->ms.transfers));
-    json_object_object_add(at, "cross_shard", json_object_new_int64((int64_t) run->ms.cross));
-    json_object_object_add(at, "single_shard", json_object_new_int64((int64_t) run->ms.single));
-    json_object_object_add(ch, "atomicity", check_json(&k->atomicity, at));
-    json_object_object_add(ch, "prepared", check_json(&k->prepared, NULL));
+    json_object_object_add(at, "transfers", json_object_new_int64((int64_t) run->k.v.ms.transfers));
+    json_object_object_add(at, "cross_shard", json_object_new_int64((int64_t) run->k.v.ms.cross));
+    json_object_object_add(at, "single_shard", json_object_new_int64((int64_t) run->k.v.ms.single));
+    json_object_object_add(ch, "atomicity", check_json(&k->v.atomicity, at));
+    json_object_object_add(ch, "prepared", check_json(&k->v.prepared, NULL));
     json_object *lg = json_object_new_object();
-    json_object_object_add(lg, "entries", json_object_new_int64((int64_t) run->ms.log_entries));
-    json_object_object_add(ch, "commit_log", check_json(&k->log, lg));
+    json_object_object_add(lg, "entries", json_object_new_int64((int64_t) run->k.v.ms.log_entries));
+    json_object_object_add(ch, "commit_log", check_json(&k->v.log, lg));
     json_object_object_add(o, "checks", ch);
     return o;
 }
@@ -528,12 +341,7 @@ static void
 checks_free(CheckRun *run)
 {
     json_object_put(run->total_json);
-    for (int i = 0; i < 4; i++)
-        if (run->checks[i])
-        {
-            json_object_put(run->checks[i]->items);
-            buffer_free(&run->checks[i]->text);
-        }
+    verdict_free(&run->k.v);
     bank_info_free(&run->bank);
     cluster_conns_close(&run->k.cc);
 }
@@ -551,12 +359,12 @@ check_consistency_json(const char *meta_conn, const char *cluster, size_t max_re
         /* One line a person reads; the details are in "checks". */
         char *summary = run.violations == 0
                             ? xprintf("cluster %s is consistent: %llu transfer(s) (%llu cross-shard), %llu commit log "
-                                      "decision(s), no prepared transaction left", cluster, run.ms.transfers,
-                                      run.ms.cross, run.ms.log_entries)
+                                      "decision(s), no prepared transaction left", cluster, run.k.v.ms.transfers,
+                                      run.k.v.ms.cross, run.k.v.ms.log_entries)
                             : xprintf("cluster %s is NOT consistent: %zu violation(s) (total_balance %zu, atomicity "
                                       "%zu, prepared %zu, commit_log %zu)", cluster, run.violations,
-                                      run.k.total.count, run.k.atomicity.count, run.k.prepared.count,
-                                      run.k.log.count);
+                                      run.k.v.total.count, run.k.v.atomicity.count, run.k.v.prepared.count,
+                                      run.k.v.log.count);
         json_object_object_add(*report, "summary", json_object_new_string(summary));
         free(summary);
         /* Every reported violation in one list, each naming its check. */
@@ -631,8 +439,7 @@ cmd_check_consistency(int argc, char **argv)
         if (co.json)
         {
             json_object *o = checks_json(&run, cluster);
-            printf("%s\n",
-                   json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            cli_json_result(json_object_get(o));
             json_object_put(o);
         }
         else
@@ -640,16 +447,16 @@ cmd_check_consistency(int argc, char **argv)
             printf("cluster %s: %s\n", cluster,
                    violations ? "INCONSISTENT" : "consistent");
             for (int i = 0; i < 4; i++)
-                check_print(run.checks[i], k->max_report);
+                check_print(run.checks[i], k->v.max_report);
             printf("transfers: %llu (%llu cross-shard, %llu single-shard); commit log: %llu decision(s); "
                    "prepared transactions left: %zu\n",
-                   run.ms.transfers, run.ms.cross, run.ms.single, run.ms.log_entries, k->prepared.count);
+                   run.k.v.ms.transfers, run.k.v.ms.cross, run.k.v.ms.single, run.k.v.ms.log_entries, k->v.prepared.count);
         }
         if (violations)
         {
             log_error("cluster %s is not consistent: %zu violation(s) (total_balance %zu, atomicity %zu, prepared "
                       "%zu, commit_log %zu)",
-                      cluster, violations, k->total.count, k->atomicity.count, k->prepared.count, k->log.count);
+                      cluster, violations, k->v.total.count, k->v.atomicity.count, k->v.prepared.count, k->v.log.count);
             rc = 1;
         }
     }

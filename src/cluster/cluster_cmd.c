@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/clusters.h"
 #include "cluster/topology.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -53,7 +54,7 @@ print_topology(const Topology *t)
 static void
 print_json(json_object *o)
 {
-    printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    cli_json_result(json_object_get(o));
 }
 
 static int
@@ -124,11 +125,8 @@ do_list(const char *meta_conn, const CommonOptions *co)
     PGconn *meta = catalog_connect(meta_conn, false, &err);
     if (!meta)
         return cli_fail(&err);
-    PGresult *r = pg_exec(meta, "metadata primary",
-                          "SELECT c.name, c.created_at::text, (SELECT count(*) FROM strata.shards s WHERE s.cluster = "
-                          "c.name), (SELECT count(*) FROM strata.nodes n WHERE n.cluster = c.name), "
-                          "coalesce(c.origin, '') FROM strata.clusters c ORDER BY c.name",
-                          0, NULL, &err);
+    /* name, created_at, origin (NULL: none), shards, nodes */
+    PGresult *r = catalog_clusters_summary(meta, "metadata primary", &err);
     PQfinish(meta);
     if (!r)
         return cli_fail(&err);
@@ -140,16 +138,16 @@ do_list(const char *meta_conn, const CommonOptions *co)
             json_object *o = json_object_new_object();
             json_object_object_add(o, "name", json_object_new_string(PQgetvalue(r, i, 0)));
             json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, 1)));
-            json_object_object_add(o, "shards", json_object_new_int(atoi(PQgetvalue(r, i, 2))));
-            json_object_object_add(o, "nodes", json_object_new_int(atoi(PQgetvalue(r, i, 3))));
-            if (*PQgetvalue(r, i, 4))
-                json_object_object_add(o, "origin", json_object_new_string(PQgetvalue(r, i, 4)));
+            json_object_object_add(o, "shards", json_object_new_int(atoi(PQgetvalue(r, i, 3))));
+            json_object_object_add(o, "nodes", json_object_new_int(atoi(PQgetvalue(r, i, 4))));
+            if (*PQgetvalue(r, i, 2))
+                json_object_object_add(o, "origin", json_object_new_string(PQgetvalue(r, i, 2)));
             json_object_array_add(arr, o);
         }
         else
-            printf("%s\t%s shard(s)\t%s node(s)\tregistered %s%s%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 2),
-                   PQgetvalue(r, i, 3), PQgetvalue(r, i, 1), *PQgetvalue(r, i, 4) ? "\trestored from " : "",
-                   PQgetvalue(r, i, 4));
+            printf("%s\t%s shard(s)\t%s node(s)\tregistered %s%s%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 3),
+                   PQgetvalue(r, i, 4), PQgetvalue(r, i, 1), *PQgetvalue(r, i, 2) ? "\trestored from " : "",
+                   PQgetvalue(r, i, 2));
     }
     PQclear(r);
     if (arr)

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/clusters.h"
+#include "common/quote.h"
 #include "common/util.h"
+#include "pool/fields.h"
 #include "pg/conn.h"
 
 const char *
@@ -116,6 +119,13 @@ parse_node(json_object *o, const char *where, bool compute, TopoNode *n, Error *
         return error_prefix(err, "%s: ", where);
     if (!host || !*host)
         return error_set(err, "%s: node %s has no \"host\"", where, name);
+    for (const char *c = host; *c; c++)
+        if (!(isalnum((unsigned char) *c) || strchr(".-_:/[]%", *c)) || c - host > 255)
+            return error_set(err, "%s: node %s: \"host\" is not a host name, address or socket directory", where,
+                             name);
+    if (dir && *dir && (dir[0] != '/' || relative_path_check("\"data_dir\"", dir + 1, err) != 0))
+        return error_set(err, "%s: node %s: \"data_dir\" must be an absolute path without '.', '..' or empty parts",
+                         where, name);
     json_object *pv;
     if (!json_object_object_get_ex(o, "port", &pv))
         return error_set(err, "%s: node %s has no \"port\"", where, name);
@@ -224,8 +234,11 @@ topology_from_object(json_object *root, const char *source, Topology *t, Error *
         return -1;
     if (!name)
         return error_set(err, "%s: no cluster \"name\"", source);
+    /* The databases' names reach SQL (CREATE DATABASE) unquoted. */
     if (topology_name_check("cluster", name, err) != 0 ||
-        (origin && topology_name_check("origin cluster", origin, err) != 0))
+        (origin && topology_name_check("origin cluster", origin, err) != 0) ||
+        (db && *db && topology_name_check("database", db, err) != 0) ||
+        (mdb && *mdb && topology_name_check("meta_database", mdb, err) != 0))
         return error_prefix(err, "%s: ", source);
     t->name = xstrdup(name);
     t->database = xstrdup(db && *db ? db : "bank");
@@ -372,11 +385,7 @@ int
 topology_load(PGconn *meta, const char *cluster, Topology *out, Error *err)
 {
     memset(out, 0, sizeof(*out));
-    const char *params[] = {cluster};
-    PGresult *c = pg_exec(meta, "metadata primary",
-                          "SELECT name, database, meta_database, origin, created_at::text FROM strata.clusters "
-                          "WHERE name = $1",
-                          1, params, err);
+    PGresult *c = catalog_cluster_row(meta, "metadata primary", cluster, err);
     if (!c)
         return error_prefix(err, "reading cluster %s from the catalog: ", cluster);
     if (PQntuples(c) == 0)
@@ -392,8 +401,7 @@ topology_load(PGconn *meta, const char *cluster, Topology *out, Error *err)
     out->created_at = xstrdup(PQgetvalue(c, 0, 4));
     PQclear(c);
 
-    PGresult *s = pg_exec(meta, "metadata primary",
-                          "SELECT name FROM strata.shards WHERE cluster = $1 ORDER BY ordinal, name", 1, params, err);
+    PGresult *s = catalog_cluster_shards(meta, "metadata primary", cluster, err);
     if (!s)
     {
         topology_free(out);
@@ -406,10 +414,7 @@ topology_load(PGconn *meta, const char *cluster, Topology *out, Error *err)
     PQclear(s);
     out->meta.name = xstrdup(TOPO_META_SET);
 
-    PGresult *n = pg_exec(meta, "metadata primary",
-                          "SELECT coalesce(shard, ''), name, host, port, role, data_dir FROM strata.nodes "
-                          "WHERE cluster = $1 ORDER BY ordinal, name",
-                          1, params, err);
+    PGresult *n = catalog_cluster_nodes(meta, "metadata primary", cluster, err);
     if (!n)
     {
         topology_free(out);
@@ -459,15 +464,10 @@ save_nodes(PGconn *meta, const char *cluster, const char *set, const TopoNode *n
         char port[16], ord[24];
         snprintf(port, sizeof(port), "%d", nodes[i].port);
         snprintf(ord, sizeof(ord), "%d", (*ordinal)++);
-        const char *params[] = {cluster, set, nodes[i].name, nodes[i].host, port, node_role_name(nodes[i].role),
-                                nodes[i].data_dir, ord};
-        PGresult *r = pg_exec(meta, "metadata primary",
-                              "INSERT INTO strata.nodes (cluster, shard, name, host, port, role, data_dir, ordinal) "
-                              "VALUES ($1, $2, $3, $4, $5::int, $6, $7, $8::int)",
-                              8, params, err);
-        if (!r)
+        CatalogNodeRow row = {cluster, set, nodes[i].name, nodes[i].host, port, node_role_name(nodes[i].role),
+                              nodes[i].data_dir, ord};
+        if (catalog_node_insert(meta, "metadata primary", &row, err) != 0)
             return -1;
-        PQclear(r);
     }
     return 0;
 }
@@ -479,38 +479,16 @@ topology_save(PGconn *meta, const Topology *t, Error *err)
     if (!r)
         return error_prefix(err, "registering cluster %s: ", t->name);
     PQclear(r);
-    const char *cp[] = {t->name, t->database, t->meta_database, t->origin};
     /* The upsert locks the cluster's row: a concurrent registration of the
      * same name waits for this one instead of interleaving node rows. */
-    int rc = 0;
-    r = pg_exec(meta, "metadata primary",
-                "INSERT INTO strata.clusters (name, database, meta_database, origin) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (name) DO UPDATE SET database = excluded.database, "
-                "meta_database = excluded.meta_database, origin = excluded.origin",
-                4, cp, err);
-    if (!r)
-        rc = -1;
-    PQclear(r);
-    const char *np[] = {t->name};
-    if (rc == 0 && !(r = pg_exec(meta, "metadata primary", "DELETE FROM strata.nodes WHERE cluster = $1", 1, np, err)))
-        rc = -1;
-    else if (rc == 0)
-        PQclear(r);
-    if (rc == 0 &&
-        !(r = pg_exec(meta, "metadata primary", "DELETE FROM strata.shards WHERE cluster = $1", 1, np, err)))
-        rc = -1;
-    else if (rc == 0)
-        PQclear(r);
+    int rc = catalog_cluster_upsert(meta, "metadata primary", t->name, t->database, t->meta_database, t->origin, err);
+    if (rc == 0)
+        rc = catalog_cluster_forget_members(meta, "metadata primary", t->name, err);
     for (size_t i = 0; i < t->nshards && rc == 0; i++)
     {
         char ord[24];
         snprintf(ord, sizeof(ord), "%zu", i);
-        const char *sp[] = {t->name, t->shards[i].name, ord};
-        r = pg_exec(meta, "metadata primary", "INSERT INTO strata.shards (cluster, name, ordinal) VALUES ($1, $2, $3::int)",
-                    3, sp, err);
-        if (!r)
-            rc = -1;
-        PQclear(r);
+        rc = catalog_shard_insert(meta, "metadata primary", t->name, t->shards[i].name, ord, err);
     }
     int ordinal = 0;
     if (rc == 0)
@@ -554,27 +532,14 @@ topology_shard(const Topology *t, const char *name)
     return NULL;
 }
 
-static void
-append_quoted(Buffer *b, const char *v)
-{
-    buffer_append(b, "'", 1);
-    for (const char *p = v; *p; p++)
-    {
-        if (*p == '\'' || *p == '\\')
-            buffer_append(b, "\\", 1);
-        buffer_append(b, p, 1);
-    }
-    buffer_append(b, "'", 1);
-}
-
 char *
 topology_conninfo(const TopoNode *n, const char *dbname)
 {
     Buffer b = {0};
     buffer_appendf(&b, "host=");
-    append_quoted(&b, n->host);
+    conninfo_quote(&b, n->host);
     buffer_appendf(&b, " port=%d dbname=", n->port);
-    append_quoted(&b, dbname);
+    conninfo_quote(&b, dbname);
     buffer_append(&b, "", 1);
     return b.data;
 }

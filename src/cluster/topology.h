@@ -20,7 +20,7 @@
 
 #include "common/error.h"
 
-#define TOPO_NAME_MAX 63
+#include "common/name_limits.h"
 /* The replica set name of the metadata cluster (strata.nodes.shard). */
 #define TOPO_META_SET "meta"
 

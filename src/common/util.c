@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,15 +125,38 @@ buffer_free(Buffer *b)
 }
 
 int
+parse_u64(const char *text, uint64_t *out, Error *err)
+{
+    if (!text || !*text)
+        return error_set(err, "'' is not a whole number");
+    uint64_t v = 0;
+    for (const char *c = text; *c; c++)
+    {
+        if (!isdigit((unsigned char) *c))
+            return error_set(err, "'%.80s' is not a whole number (digits only)", text);
+        unsigned d = (unsigned) (*c - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return error_set(err, "'%.80s' is out of range (larger than %" PRIu64 ")", text, UINT64_MAX);
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int
 parse_size(const char *text, uint64_t *out, Error *err)
 {
-    char *end;
-    errno = 0;
+    static const char *const what = "is not a size (expected a number with optional K, M or G)";
     if (!text || !isdigit((unsigned char) text[0]))
-        return error_set(err, "'%s' is not a size (expected a number with optional K, M or G)", text ? text : "");
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno)
+        return error_set(err, "'%s' %s", text ? text : "", what);
+    size_t digits = strspn(text, "0123456789");
+    char *number = xprintf("%.*s", (int) digits, text);
+    uint64_t v;
+    int rc = parse_u64(number, &v, err);
+    free(number);
+    if (rc != 0)
         return error_set(err, "'%s' is out of range", text);
+    const char *end = text + digits;
     uint64_t mult = 1;
     switch (toupper((unsigned char) *end))
     {
@@ -140,14 +164,15 @@ parse_size(const char *text, uint64_t *out, Error *err)
         case 'K': mult = 1024ULL; end++; break;
         case 'M': mult = 1024ULL * 1024; end++; break;
         case 'G': mult = 1024ULL * 1024 * 1024; end++; break;
-        default:
-            return error_set(err, "'%s' is not a size (expected a number with optional K, M or G)", text);
+        default: return error_set(err, "'%s' %s", text, what);
     }
     if (toupper((unsigned char) *end) == 'B')
         end++;
     if (*end != '\0')
-        return error_set(err, "'%s' is not a size (expected a number with optional K, M or G)", text);
-    *out = (uint64_t) v * mult;
+        return error_set(err, "'%s' %s", text, what);
+    if (v > UINT64_MAX / mult)
+        return error_set(err, "'%s' is out of range", text);
+    *out = v * mult;
     return 0;
 }
 
@@ -156,9 +181,14 @@ parse_int_range(const char *text, long min, long max, long *out, Error *err)
 {
     char *end;
     errno = 0;
+    /* Digits with an optional '-': no blanks, no '+', no "0x". */
+    if (!text || !(isdigit((unsigned char) text[0]) || (text[0] == '-' && isdigit((unsigned char) text[1]))))
+        return error_set(err, "'%.80s' is not a whole number", text ? text : "");
     long v = strtol(text, &end, 10);
+    if (errno == ERANGE)
+        return error_set(err, "'%.80s' is out of range (%ld to %ld)", text, min, max);
     if (errno || end == text || *end != '\0')
-        return error_set(err, "'%s' is not a whole number", text);
+        return error_set(err, "'%.80s' is not a whole number", text);
     if (v < min || v > max)
         return error_set(err, "%ld is out of range (%ld to %ld)", v, min, max);
     *out = v;
@@ -190,8 +220,8 @@ parse_duration(const char *text, long min, long max, long *out, Error *err)
     } units[] = {{"", 1}, {"s", 1}, {"min", 60}, {"m", 60}, {"h", 3600}, {"d", 86400}};
     char *end;
     errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || v < 0)
+    long v = isdigit((unsigned char) text[0]) ? strtol(text, &end, 10) : -1;
+    if (errno || v < 0)
         return error_set(err, "'%s' is not a duration (a whole number with s, min, h or d)", text);
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
     {
@@ -316,15 +346,27 @@ remove_tree_contents(const char *path, Error *err)
 }
 
 int
-read_small_file(const char *path, Buffer *out, Error *err)
+read_file_limited(const char *path, size_t max, Buffer *out, Error *err)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         return error_errno(err, "cannot open %s", path);
     char buf[65536];
     ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
+    size_t total = 0;
+    /* Read at most one byte past the limit: enough to know it is exceeded,
+     * whatever the file is (/dev/zero, a pipe, a huge file). */
+    while ((n = read(fd, buf, total + sizeof(buf) > max + 1 ? max + 1 - total : sizeof(buf))) > 0)
+    {
+        total += (size_t) n;
+        if (total > max)
+        {
+            close(fd);
+            buffer_free(out);
+            return error_set(err, "%s is larger than %zu bytes: refusing to read it", path, max);
+        }
         buffer_append(out, buf, (size_t) n);
+    }
     int saved = errno;
     close(fd);
     if (n < 0)
@@ -335,6 +377,12 @@ read_small_file(const char *path, Buffer *out, Error *err)
     if (!out->data)
         buffer_append(out, "", 0);
     return 0;
+}
+
+int
+read_small_file(const char *path, Buffer *out, Error *err)
+{
+    return read_file_limited(path, SMALL_FILE_MAX, out, err);
 }
 
 int

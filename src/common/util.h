@@ -31,6 +31,8 @@ void buffer_free(Buffer *b);
 
 /* "5M", "100k", "1G", "12345": bytes (powers of 1024). */
 int parse_size(const char *text, uint64_t *out, Error *err);
+/* Decimal digits only (no sign, no blanks); overflow refused. */
+int parse_u64(const char *text, uint64_t *out, Error *err);
 int parse_int_range(const char *text, long min, long max, long *out, Error *err);
 /* Can a listener bind `port` on 127.0.0.1? As PostgreSQL binds (with
  * SO_REUSEADDR), a socket in TIME_WAIT does not make the port busy. */
@@ -45,7 +47,12 @@ int mkdir_p(const char *path, mode_t mode, Error *err);
 int dir_is_empty(const char *path, bool *empty, Error *err); /* absent counts as empty */
 int fsync_path(const char *path, bool is_dir, Error *err);
 int remove_tree_contents(const char *path, Error *err);   /* keeps `path` itself */
-int read_small_file(const char *path, Buffer *out, Error *err);
+/* Whole file into `out`, refused (with an error naming the file and the
+ * limit) past `max` bytes: nothing strata reads may exhaust memory. */
+int read_file_limited(const char *path, size_t max, Buffer *out, Error *err);
+/* Configuration files, topologies, tokens, postgresql.auto.conf. */
+#define SMALL_FILE_MAX ((size_t) 16 << 20)
+int read_small_file(const char *path, Buffer *out, Error *err);   /* at most SMALL_FILE_MAX */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode, Error *err);
 
 /* Wall clock. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 typedef struct WorkerPool
@@ -28,6 +29,7 @@ typedef struct WorkerArg
     WorkerPool *pool;
     int id;
     int nice;
+    char log_tag[LOG_TAG_MAX];   /* the starting thread's, so its workers' lines carry it */
 } WorkerArg;
 
 static void *
@@ -35,6 +37,7 @@ worker_main(void *arg)
 {
     WorkerArg *wa = arg;
     WorkerPool *pool = wa->pool;
+    log_set_tag(wa->log_tag);
     if (wa->nice > 0)
     {
         /* Linux keeps a nice value per thread; a failure only costs the
@@ -97,6 +100,7 @@ workers_run_niced(int nworkers, int nice, size_t count, WorkerTask task, void *c
         args[i].pool = &pool;
         args[i].id = i;
         args[i].nice = nice;
+        log_get_tag(args[i].log_tag, sizeof(args[i].log_tag));
         /* A thread that cannot start leaves its share to the others. */
         if (i > 0 || nice > 0)
             running[i] = pthread_create(&threads[i], NULL, worker_main, &args[i]) == 0;

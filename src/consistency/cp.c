@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "catalog/history.h"
 #include "common/util.h"
 #include "pg/conn.h"
 
@@ -172,26 +173,7 @@ cp_create(const char *cluster, const char *name, const CpMember *members, size_t
          * server stamps (after the loop: a plain LOCK's wait is counted),
          * to the COMMIT's answer. */
         char sql[1024];
-        snprintf(sql, sizeof(sql),
-                 "BEGIN; "
-                 "DO $barrier$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN "
-                 "  LOOP "
-                 "    BEGIN "
-                 "      LOCK TABLE strata.commit_log IN SHARE MODE NOWAIT; "
-                 "      EXIT; "
-                 "    EXCEPTION WHEN lock_not_available THEN "
-                 "      EXIT WHEN clock_timestamp() - t0 > interval '%d milliseconds'; "
-                 "      PERFORM pg_sleep(0.0002); "
-                 "    END; "
-                 "  END LOOP; "
-                 "  PERFORM set_config('strata.cp_tried_ms', "
-                 "                     (extract(epoch FROM clock_timestamp() - t0) * 1000)::text, true); "
-                 "  PERFORM set_config('strata.cp_granted', clock_timestamp()::text, true); "
-                 "END $barrier$; "
-                 "LOCK TABLE strata.commit_log IN SHARE MODE; "
-                 "SELECT current_setting('strata.cp_tried_ms'), (extract(epoch FROM clock_timestamp() - "
-                 "       current_setting('strata.cp_granted')::timestamptz) * 1000)::text",
-                 timeout_ms / 2);
+        catalog_commit_log_barrier_sql(sql, sizeof(sql), timeout_ms / 2);
         PGresult *r = PQexec(conns[0], sql);
         if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         {

@@ -8,9 +8,8 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/name_limits.h"
 #include "pg/wal.h"
-
-#define CP_NAME_MAX 63
 
 typedef struct CpMember
 {

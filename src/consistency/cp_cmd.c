@@ -6,9 +6,11 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
 #include "common/log.h"
 #include "consistency/cp_store.h"
+#include "request/cli_options.h"
+#include "request/cp_request.h"
 
 static const char usage_text[] =
     "usage: strata cp create --meta-conn CONNINFO --cluster NAME [--name CP] [--timeout-ms MS]\n"
@@ -20,8 +22,6 @@ static const char usage_text[] =
     "  and releases the barrier. --every takes one every SEC seconds, --count N times (0: until\n"
     "  interrupted).\n";
 
-enum { OPT_META = OPT_FIRST_COMMAND_OPTION, OPT_CLUSTER, OPT_NAME, OPT_TIMEOUT, OPT_EVERY, OPT_COUNT };
-
 static volatile sig_atomic_t stop_requested;
 
 static void
@@ -31,14 +31,20 @@ on_signal(int sig)
     stop_requested = 1;
 }
 
+/* --output json: one CP is the result; with --every, each CP is a line
+ * as it is taken (JSON Lines). */
+static bool cp_streaming;
+
 static void
 print_cp(const ConsistencyPoint *cp, bool json)
 {
     if (json)
     {
         json_object *o = cp_to_json(cp);
-        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
+        if (cp_streaming)
+            cli_json_stream(o);
+        else
+            cli_json_result(o);
     }
     else
     {
@@ -105,6 +111,7 @@ cp_create_cmd(const CommonOptions *co, const char *meta_conn, const char *cluste
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     long taken = 0, failed = 0;
+    cp_streaming = every > 0;
     for (;;)
     {
         double t0 = now_seconds();
@@ -148,8 +155,21 @@ cp_list_cmd(const CommonOptions *co, const char *cluster)
     int rc = cp_list_pool(pool, cluster, &cps, &n, &err);
     if (rc == 0)
     {
+        json_object *list = co->json ? json_object_new_array() : NULL;
         for (size_t i = 0; i < n; i++)
-            print_cp(&cps[i], co->json);
+        {
+            if (list)
+                json_object_array_add(list, cp_to_json(&cps[i]));
+            else
+                print_cp(&cps[i], false);
+        }
+        if (list)
+        {
+            json_object *doc = json_object_new_object();
+            json_object_object_add(doc, "cluster", json_object_new_string(cluster));
+            json_object_object_add(doc, "consistency_points", list);
+            cli_json_result(doc);
+        }
         if (n == 0 && !co->json)
             printf("no consistency points for cluster %s in pool %s\n", cluster, co->pool);
         cp_list_free(cps, n);
@@ -171,73 +191,19 @@ cmd_cp(int argc, char **argv)
         return cli_usage_error("cp", "expected 'create' or 'list'");
     }
     bool create = !strcmp(argv[1], "create");
-    static const struct option opts[] = {
-        COMMON_LONG_OPTIONS,
-        {"meta-conn", required_argument, NULL, OPT_META},
-        {"cluster", required_argument, NULL, OPT_CLUSTER},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-        {"every", required_argument, NULL, OPT_EVERY},
-        {"count", required_argument, NULL, OPT_COUNT},
-        {NULL, 0, NULL, 0},
-    };
     CommonOptions co;
     common_options_init(&co);
-    const char *meta = NULL, *cluster = NULL, *name = NULL;
-    long timeout_ms = 2000, every = 0, count = 0, v;
+    CpRequest req;
+    cp_request_init(&req);
     Error err;
-    int c, code;
-    opterr = 0;
-    optind = 1;
-    argc--;
-    argv++;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-    {
-        int h = common_option(&co, c, optarg, "cp", usage_text, &code);
-        if (h < 0)
-            return code;
-        if (h)
-            continue;
-        switch (c)
-        {
-            case OPT_META: meta = optarg; break;
-            case OPT_CLUSTER: cluster = optarg; break;
-            case OPT_NAME: name = optarg; break;
-            case OPT_TIMEOUT:
-                if (parse_int_range(optarg, 10, 600000, &v, &err) != 0)
-                    return cli_usage_error("cp", "--timeout-ms: %s", err.msg);
-                timeout_ms = v;
-                break;
-            case OPT_EVERY:
-                if (parse_int_range(optarg, 1, 86400, &v, &err) != 0)
-                    return cli_usage_error("cp", "--every: %s", err.msg);
-                every = v;
-                break;
-            case OPT_COUNT:
-                if (parse_int_range(optarg, 0, 100000000, &v, &err) != 0)
-                    return cli_usage_error("cp", "--count: %s", err.msg);
-                count = v;
-                break;
-            default: return cli_bad_option("cp", argv, c);
-        }
-    }
-    if (optind != argc)
-        return cli_usage_error("cp", "unexpected argument '%s'", argv[optind]);
-    if (!cluster)
-        return cli_usage_error("cp", "--cluster is required");
-    if (topology_name_check("--cluster", cluster, &err) != 0)
-        return cli_usage_error("cp", "%s", err.msg);
-    if (name && (strlen(name) > CP_NAME_MAX || !*name))
-        return cli_usage_error("cp", "--name: 1 to %d characters", CP_NAME_MAX);
-    if (!create)
-    {
-        if (!co.pool)
-            return cli_usage_error("cp", "list needs --pool");
-        return cp_list_cmd(&co, cluster);
-    }
-    if (!meta)
-        return cli_usage_error("cp", "create needs --meta-conn (the metadata primary)");
-    if (name && every)
-        return cli_usage_error("cp", "--name names one CP; with --every names are generated");
-    return cp_create_cmd(&co, meta, cluster, name, (int) timeout_ms, (int) every, count);
+    int code = cli_request_options("cp", usage_text, cp_request_schema(), &req, &co, argc - 1, argv + 1);
+    if (code == CLI_CONTINUE && cp_request_validate(&req, create ? CP_CREATE_AT_LOCAL : CP_LIST_AT_LOCAL, &err) != 0)
+        code = cli_usage_error("cp", "%s", err.msg);
+    if (code == CLI_CONTINUE && !create && !co.pool)
+        code = cli_usage_error("cp", "list needs --pool");
+    if (code == CLI_CONTINUE)
+        code = create ? cp_create_cmd(&co, req.meta_conn, req.cluster, req.name, req.timeout_ms, req.every, req.count)
+                      : cp_list_cmd(&co, req.cluster);
+    cp_request_free(&req);
+    return code;
 }

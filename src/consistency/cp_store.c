@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/history.h"
 #include "pg/conn.h"
+#include "pool/fields.h"
 #include "pool/sealed.h"
 
 int
@@ -63,36 +65,65 @@ cp_to_json(const ConsistencyPoint *cp)
     return o;
 }
 
+/* A CP names at most this many replica sets (the metadata cluster and the
+ * shards of one cluster). */
+#define CP_MEMBERS_MAX 1024
+
+static void
+cp_copy_name(FieldReader *r, json_object *o, const char *key, char *out, size_t size)
+{
+    char *v = field_name(r, o, key, false);
+    if (v && strlen(v) >= size)
+        field_fail(r, "field '%s' is longer than %zu characters", key, size - 1);
+    else if (v)
+        memcpy(out, v, strlen(v) + 1);
+    free(v);
+}
+
 int
 cp_from_json(json_object *o, const char *source, ConsistencyPoint *out, Error *err)
 {
     memset(out, 0, sizeof(*out));
-    json_object *name, *cluster, *time, *epoch, *pause, *lsns;
-    if (!json_object_object_get_ex(o, "name", &name) || !json_object_object_get_ex(o, "cluster", &cluster) ||
-        !json_object_object_get_ex(o, "time", &time) || !json_object_object_get_ex(o, "epoch", &epoch) ||
-        !json_object_object_get_ex(o, "lsns", &lsns) || !json_object_is_type(lsns, json_type_object))
-        return error_set(err, "%s: not a consistency point record", source);
-    snprintf(out->name, sizeof(out->name), "%s", json_object_get_string(name));
-    snprintf(out->cluster, sizeof(out->cluster), "%s", json_object_get_string(cluster));
-    snprintf(out->time_text, sizeof(out->time_text), "%s", json_object_get_string(time));
-    out->time = json_object_get_double(epoch);
-    out->pause_ms = json_object_object_get_ex(o, "pause_ms", &pause) ? json_object_get_double(pause) : 0;
-    out->barrier_tries_ms =
-        json_object_object_get_ex(o, "barrier_tries_ms", &pause) ? json_object_get_double(pause) : 0;
+    FieldReader r;
+    field_reader_init(&r, source, err);
+    cp_copy_name(&r, o, "name", out->name, sizeof(out->name));
+    cp_copy_name(&r, o, "cluster", out->cluster, sizeof(out->cluster));
+    char *time_text = field_text(&r, o, "time", sizeof(out->time_text) - 1);
+    if (time_text)
+        memcpy(out->time_text, time_text, strlen(time_text) + 1);
+    free(time_text);
+    out->time = field_double(&r, o, "epoch", 0, 253402300799.0);
+    if (field_present(o, "pause_ms"))
+        out->pause_ms = field_double(&r, o, "pause_ms", 0, 1e12);
+    if (field_present(o, "barrier_tries_ms"))
+        out->barrier_tries_ms = field_double(&r, o, "barrier_tries_ms", 0, 1e12);
+    json_object *lsns = field_get(&r, o, "lsns", json_type_object);
+    if (lsns && json_object_object_length(lsns) > CP_MEMBERS_MAX)
+        field_fail(&r, "field 'lsns' names %d replica sets (at most %d)", json_object_object_length(lsns),
+                   CP_MEMBERS_MAX);
+    if (r.failed)
+        return error_prefix(err, "not a consistency point record: ");
     out->nmembers = (size_t) json_object_object_length(lsns);
     out->members = xcalloc(out->nmembers ? out->nmembers : 1, sizeof(CpMember));
     size_t i = 0;
     json_object_object_foreach(lsns, key, val)
     {
-        out->members[i].set = xstrdup(key);
+        (void) val;
+        Error nerr;
         out->members[i].conninfo = xstrdup("");
-        if (lsn_parse(json_object_get_string(val), &out->members[i].lsn, err) != 0)
-        {
-            out->nmembers = i + 1;
-            cp_free(out);
-            return error_prefix(err, "%s: ", source);
-        }
+        if (name_check("replica set", key, false, &nerr) != 0)
+            field_fail(&r, "field 'lsns': %s", nerr.msg);
+        out->members[i].set = xstrdup(key);
+        out->members[i].lsn = field_lsn(&r, lsns, key);
         i++;
+        if (r.failed)
+            break;
+    }
+    out->nmembers = i;
+    if (r.failed)
+    {
+        cp_free(out);
+        return -1;
     }
     return 0;
 }
@@ -108,7 +139,7 @@ cp_save_pool(Pool *p, const ConsistencyPoint *cp, Error *err)
 {
     json_object *o = cp_to_json(cp);
     char *path = cp_pool_path(cp->cluster, cp->name);
-    int rc = sealed_put(p->storage, path, o, err);
+    int rc = pool_sealed_put(p, path, o, err);
     free(path);
     json_object_put(o);
     return rc;
@@ -122,14 +153,10 @@ cp_save_catalog(PGconn *meta, const ConsistencyPoint *cp, Error *err)
     json_object_object_get_ex(o, "lsns", &lsns);
     char pause[32];
     snprintf(pause, sizeof(pause), "%.3f", cp->pause_ms);
-    const char *params[] = {cp->name, cp->cluster, cp->time_text, pause, json_object_to_json_string(lsns)};
-    PGresult *r = pg_exec(meta, "metadata primary",
-                          "INSERT INTO strata.consistency_points (name, cluster, created_at, pause_ms, lsns) "
-                          "VALUES ($1, $2, $3::timestamptz, $4::double precision, $5::jsonb)",
-                          5, params, err);
+    int rc = catalog_cp_insert(meta, "metadata primary", cp->name, cp->cluster, cp->time_text, pause,
+                               json_object_to_json_string(lsns), err);
     json_object_put(o);
-    PQclear(r);
-    return r ? 0 : -1;
+    return rc;
 }
 
 static int
@@ -140,34 +167,65 @@ cp_time_cmp(const void *a, const void *b)
 }
 
 int
+cp_load_pool_object(Pool *p, const char *cluster, const char *object, ConsistencyPoint *out, bool *missing,
+                    Error *err)
+{
+    char *path = xprintf("clusters/%s/cps/%s", cluster, object);
+    json_object *o;
+    int rc = pool_sealed_get(p, path, &o, missing, err);
+    if (rc == 0 && !*missing)
+    {
+        rc = cp_from_json(o, path, out, err);
+        /* A record copied from another cluster or under another name
+         * would make a restore stop at the wrong point. */
+        size_t stem = strlen(object) - strlen(".json");
+        if (rc == 0 &&
+            (strcmp(out->cluster, cluster) != 0 || strlen(out->name) != stem || strncmp(out->name, object, stem) != 0))
+        {
+            rc = error_set(err, "%s: the record is consistency point %s of cluster %s", path, out->name, out->cluster);
+            cp_free(out);
+        }
+        json_object_put(o);
+    }
+    free(path);
+    return rc;
+}
+
+bool
+cp_object_name(const StorageEntry *e)
+{
+    return !e->is_dir && str_ends_with(e->name, ".json");
+}
+
+void
+cp_sort(ConsistencyPoint *cps, size_t n)
+{
+    if (n)
+        qsort(cps, n, sizeof(ConsistencyPoint), cp_time_cmp);
+}
+
+int
 cp_list_pool(Pool *p, const char *cluster, ConsistencyPoint **out, size_t *n, Error *err)
 {
     *out = NULL;
     *n = 0;
     char *dir = xprintf("clusters/%s/cps", cluster);
-    StorageList l;
+    StorageList l = {0};
     int rc = storage_list(p->storage, dir, &l, err);
+    bool listed = rc == 0;
+    free(dir);
     for (size_t i = 0; rc == 0 && i < l.count; i++)
     {
-        if (l.entries[i].is_dir || !str_ends_with(l.entries[i].name, ".json"))
+        if (!cp_object_name(&l.entries[i]))
             continue;
-        char *path = xprintf("%s/%s", dir, l.entries[i].name);
-        json_object *o;
+        *out = xrealloc(*out, (*n + 1) * sizeof(ConsistencyPoint));
         bool missing;
-        rc = sealed_get(p->storage, path, &o, &missing, err);
+        rc = cp_load_pool_object(p, cluster, l.entries[i].name, &(*out)[*n], &missing, err);
         if (rc == 0 && !missing)
-        {
-            *out = xrealloc(*out, (*n + 1) * sizeof(ConsistencyPoint));
-            rc = cp_from_json(o, path, &(*out)[*n], err);
-            if (rc == 0)
-                (*n)++;
-            json_object_put(o);
-        }
-        free(path);
+            (*n)++;
     }
-    if (rc == 0)
+    if (listed)
         storage_list_free(&l);
-    free(dir);
     if (rc != 0)
     {
         cp_list_free(*out, *n);
@@ -175,8 +233,7 @@ cp_list_pool(Pool *p, const char *cluster, ConsistencyPoint **out, size_t *n, Er
         *n = 0;
         return -1;
     }
-    if (*n)
-        qsort(*out, *n, sizeof(ConsistencyPoint), cp_time_cmp);
+    cp_sort(*out, *n);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "cluster/topology.h"
 #include "consistency/cp.h"
 #include "pool/pool.h"
+#include "storage/storage.h"
 
 /* Members of a CP for a topology: the metadata primary first, then every
  * shard's primary. Caller frees with cp_members_free. */
@@ -22,6 +23,14 @@ int cp_save_pool(Pool *p, const ConsistencyPoint *cp, Error *err);
 int cp_save_catalog(PGconn *meta, const ConsistencyPoint *cp, Error *err);
 /* Every CP of `cluster` in the pool, oldest first. */
 int cp_list_pool(Pool *p, const char *cluster, ConsistencyPoint **out, size_t *n, Error *err);
+/* One CP object (a name cp_object_name accepts) of the cluster's, read and
+ * checked against its name and cluster; *missing when it is gone. */
+int cp_load_pool_object(Pool *p, const char *cluster, const char *object, ConsistencyPoint *out, bool *missing,
+                        Error *err);
+/* Whether a listing entry of clusters/<c>/cps is a CP object. */
+bool cp_object_name(const StorageEntry *e);
+/* Oldest first (ties by name), as cp_list_pool returns them. */
+void cp_sort(ConsistencyPoint *cps, size_t n);
 void cp_list_free(ConsistencyPoint *cps, size_t n);
 /* The member LSN of replica set `set`, or 0. */
 Lsn cp_member_lsn(const ConsistencyPoint *cp, const char *set);

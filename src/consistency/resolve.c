@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/history.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "pg/conn.h"
@@ -38,18 +39,12 @@ resolve_prepared(const char *meta_conninfo, const char *decided_before, const Re
         for (int k = 0; k < PQntuples(px) && rc == 0; k++)
         {
             const char *gid = PQgetvalue(px, k, 0), *db = PQgetvalue(px, k, 1);
-            const char *params[] = {gid, decided_before};
-            PGresult *d = pg_exec(meta, "metadata primary",
-                                  "SELECT count(*) FROM strata.commit_log WHERE gtxid = $1 "
-                                  "AND ($2::timestamptz IS NULL OR decided_at <= $2::timestamptz)",
-                                  2, params, err);
-            if (!d)
+            bool decided;
+            if (catalog_commit_decided(meta, "metadata primary", gid, decided_before, &decided, err) != 0)
             {
                 rc = -1;
                 break;
             }
-            bool decided = atol(PQgetvalue(d, 0, 0)) > 0;
-            PQclear(d);
             /* A prepared transaction is finished from a session in its own database. */
             char *ci = conninfo_with_dbname(shards[i].conninfo, db);
             PGconn *dc = pg_connect(ci, what, err);

@@ -9,9 +9,11 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/config_file.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon/daemon.h"
+#include "crypto/kek.h"
 
 int
 config_file_load(const char *path, json_object **out, Error *err)
@@ -20,6 +22,18 @@ config_file_load(const char *path, json_object **out, Error *err)
     Buffer b = {0};
     if (read_small_file(path, &b, err) != 0)
         return error_prefix(err, "configuration: ");
+    if (b.len > CONFIG_FILE_MAX)
+    {
+        buffer_free(&b);
+        return error_set(err, "configuration %s: larger than %d bytes", path, CONFIG_FILE_MAX);
+    }
+    /* strata.conf (INI) or the JSON file of old. */
+    if (!config_text_is_json(b.data, b.len))
+    {
+        int rc = config_ini_to_json(path, b.data, b.len, cli_command_name(), out, err);
+        buffer_free(&b);
+        return rc;
+    }
     buffer_append(&b, "", 1);
     enum json_tokener_error jerr;
     json_object *o = json_tokener_parse_verbose(b.data, &jerr);
@@ -65,6 +79,18 @@ config_tls(json_object *o, const char *path, char **cert_pem, char **key_pem, Er
     }
     free(cert);
     free(key);
+    return rc;
+}
+
+int
+config_pem_file(json_object *o, const char *key, const char *path, char **pem, Error *err)
+{
+    char *file = NULL;
+    *pem = NULL;
+    int rc = config_get_string(o, key, path, false, &file, err);
+    if (rc == 0 && file)
+        rc = config_read_text(key, file, pem, err);
+    free(file);
     return rc;
 }
 
@@ -201,4 +227,35 @@ daemon_command_line(int argc, char **argv, const char *cmd, const char *usage, c
     if (!*config)
         return cli_usage_error(cmd, "--config FILE is required (%s)", why);
     return CLI_CONTINUE;
+}
+
+int
+config_pool_key(json_object *o, const char *path, Error *err)
+{
+    /* Kept for the life of the process: the key source points at them. */
+    static char *key_file, *passphrase_file;
+    char *k = NULL, *pf = NULL;
+    if (config_get_string(o, "key_file", path, false, &k, err) != 0 ||
+        config_get_string(o, "passphrase_file", path, false, &pf, err) != 0)
+    {
+        free(k);
+        return -1;
+    }
+    if (k && pf)
+    {
+        free(k);
+        free(pf);
+        return error_set(err, "%s: \"key_file\" and \"passphrase_file\" are two ways to give one key: set one", path);
+    }
+    if (k)
+    {
+        free(key_file);
+        key_source_set_key_file(key_file = k);
+    }
+    else if (pf)
+    {
+        free(passphrase_file);
+        key_source_set_passphrase_file(passphrase_file = pf);
+    }
+    return 0;
 }

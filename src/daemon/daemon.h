@@ -21,13 +21,23 @@
 
 /* The parsed configuration file (a JSON object); `path` names it in errors. */
 int config_file_load(const char *path, json_object **out, Error *err);
+/* strata.conf (INI) as the JSON object the daemon `command` reads
+ * (daemon/config_ini.c); errors name the file and the line. */
+int config_ini_to_json(const char *path, const char *text, size_t len, const char *command, json_object **out,
+                       Error *err);
 /* o[key] as a string; *out NULL when absent and not required. */
 int config_get_string(json_object *o, const char *key, const char *path, bool required, char **out, Error *err);
 /* A whole (small) file as a NUL-terminated string; `what` names it in errors. */
 int config_read_text(const char *what, const char *file, char **out, Error *err);
 /* "tls_cert" and "tls_key" (paths, both or neither): their PEM contents,
  * or both NULL for plain HTTP. */
+/* "key_file" or "passphrase_file": the pool's key (pool/keys.h), set for
+ * the whole process (a daemon serves one pool). */
+int config_pool_key(json_object *o, const char *path, Error *err);
 int config_tls(json_object *o, const char *path, char **cert_pem, char **key_pem, Error *err);
+/* The contents of the (PEM) file that member `key` names, or NULL when
+ * the member is absent. */
+int config_pem_file(json_object *o, const char *key, const char *path, char **pem, Error *err);
 /* "listen": "HOST:PORT" with a numeric IPv4 host. */
 int config_listen(json_object *o, const char *path, char **host, int *port, Error *err);
 /* A secret from `file_key` (a file: first line, warning if group/other can
@@ -74,10 +84,14 @@ typedef struct HttpServer
     size_t token_len;
     const char *tls_cert;       /* PEM contents, or NULL */
     const char *tls_key;
+    const char *tls_client_ca;  /* PEM: clients must show a certificate it signed; or NULL */
     /* One request, already authenticated. */
     void (*handle)(void *ctx, const char *method, const char *url, const char *body, size_t body_len,
                    HttpResponse *out);
     void *ctx;
+    /* Threads serving connections (libmicrohttpd's thread pool); 0 or 1:
+     * one, and handle() then never runs twice at once. */
+    unsigned threads;
     /* Optional: files served without authentication (a web UI's). */
     bool (*public_file)(const char *url, const char **data, size_t *len, const char **content_type);
 } HttpServer;

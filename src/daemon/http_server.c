@@ -3,6 +3,7 @@
  * collection bounded by DAEMON_BODY_MAX, authentication of every request
  * (public files aside), and the wait for SIGTERM / SIGINT. */
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +17,9 @@
 
 /* Idle connections are dropped after this many seconds. */
 #define CONNECTION_TIMEOUT 60
+/* GnuTLS priorities: TLS 1.2 and 1.3 only. TLS 1.0 and 1.1 (deprecated,
+ * RFC 8996) are refused at the handshake. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 typedef struct Request
 {
@@ -116,6 +120,22 @@ send_public_file(struct MHD_Connection *conn, const char *data, size_t len, cons
     return rc;
 }
 
+/* The peer's certificate chain verified against the trust list that
+ * MHD_OPTION_HTTPS_MEM_TRUST installed (libmicrohttpd only asks for it). */
+static bool
+client_certificate_ok(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return false;
+    gnutls_session_t session = (gnutls_session_t) ci->tls_session;
+    unsigned n = 0;
+    if (!gnutls_certificate_get_peers(session, &n) || n == 0)
+        return false;
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
            const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -143,6 +163,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             buffer_append(&rq->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    /* With a client CA, every request (public files too) comes over a
+     * connection whose client presented a certificate that CA signed. */
+    if (s->tls_client_ca && !client_certificate_ok(conn))
+    {
+        HttpResponse denied = {0};
+        http_error(&denied, 403, "client certificate required, signed by this %s's tls_client_ca", s->name);
+        return send_response(conn, &denied);
     }
     /* Public files (a web UI) need no token; the API calls they make do. */
     const char *file_data, *file_type;
@@ -184,6 +212,10 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    char tag[LOG_TAG_MAX];
+    log_get_tag(tag, sizeof(tag));
+    if (!*tag)
+        log_set_tag("http");   /* one of libmicrohttpd's own threads */
     log_warn("http: %s", msg);
 }
 
@@ -198,23 +230,38 @@ http_serve(const HttpServer *s, Error *err)
     bool tls = s->tls_cert != NULL;
     if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return error_set(err, "TLS is configured but this libmicrohttpd has no TLS support");
-    struct MHD_OptionItem tls_opts[] = {
-        {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) s->tls_cert},
-        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) s->tls_key},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    struct MHD_OptionItem no_opts[] = {{MHD_OPTION_END, 0, NULL}};
+    if (s->tls_client_ca && !tls)
+        return error_set(err, "%s: tls_client_ca needs tls_cert and tls_key (client certificates are TLS)", s->name);
+    /* With a pool, connections are spread over that many threads, each
+     * polling its own share; handle() runs on any of them. libmicrohttpd
+     * warns about a pool of 1, so one thread is asked for by leaving it out. */
+    unsigned threads = s->threads > 1 ? s->threads : 1;
+    struct MHD_OptionItem extra[6];
+    size_t k = 0;
+    if (tls)
+    {
+        extra[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) s->tls_cert};
+        extra[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) s->tls_key};
+        extra[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *) TLS_PRIORITIES};
+        if (s->tls_client_ca)
+            extra[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *) s->tls_client_ca};
+    }
+    if (threads > 1)
+        extra[k++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t) threads, NULL};
+    extra[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     struct MHD_Daemon *d = MHD_start_daemon(
         flags | (tls ? MHD_USE_TLS : 0), (uint16_t) s->port, NULL, NULL, on_request, (void *) s,
         /* first, so that libmicrohttpd logs nothing through its own logger */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) CONNECTION_TIMEOUT, MHD_OPTION_ARRAY, tls ? tls_opts : no_opts,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) CONNECTION_TIMEOUT, MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
     if (!d)
         return error_set(err, "%s: cannot listen on %s:%d (address in use, or TLS key/certificate unusable)", s->name,
                          s->host, s->port);
-    log_info("%s listening on %s://%s:%d", s->name, tls ? "https" : "http", s->host, s->port);
+    log_info("%s listening on %s://%s:%d%s (%u thread%s)", s->name, tls ? "https" : "http", s->host, s->port,
+             !tls ? " (no tls_cert: plain HTTP)"
+             : s->tls_client_ca ? " (TLS 1.2+, client certificates checked)" : " (TLS 1.2+)",
+             threads, threads == 1 ? "" : "s");
     /* SIGTERM and SIGINT are blocked in every thread (the caller blocks
      * them before any is created): this thread takes them here. */
     sigset_t set;

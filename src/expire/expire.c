@@ -18,6 +18,9 @@
  * oldest kept backup's start segment are needed by no kept backup, on any
  * timeline, and go. History files are tiny and stay. */
 #include "expire/expire.h"
+#include "expire/retention.h"
+
+#include "common/crashpoint.h"
 
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -28,13 +31,16 @@
 
 #include "archive/archive.h"
 #include "backup/cluster_backup.h"
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/history.h"
 #include "common/json_member.h"
 #include "common/log.h"
+#include "pool/keys.h"
 #include "common/util.h"
 #include "consistency/cp_store.h"
 #include "pool/lease.h"
 #include "pool/manifest.h"
+#include "wal/index_pool.h"
 
 /* A node backup that this run removes (or, dry run, would remove). */
 typedef struct Gone
@@ -93,43 +99,13 @@ is_gone(const Ctx *cx, const char *node, const char *id)
     return false;
 }
 
-/* Which of n backups (oldest first, by start time) are kept. --keep N: the
- * newest N. --keep-days D: those started in the last D days, plus the
- * newest one started before, so that every moment of the last D days stays
- * restorable. The newest complete backup is always kept. */
-static void
-choose_kept(const int64_t *started, size_t n, const ExpireOptions *o, bool *keep)
-{
-    for (size_t i = 0; i < n; i++)
-        keep[i] = false;
-    if (n == 0)
-        return;
-    if (o->keep > 0)
-    {
-        for (size_t i = n > (size_t) o->keep ? n - (size_t) o->keep : 0; i < n; i++)
-            keep[i] = true;
-    }
-    else
-    {
-        int64_t cutoff = (int64_t) time(NULL) - (int64_t) o->keep_days * 86400;
-        bool covered = false;
-        for (size_t i = n; i-- > 0;)
-        {
-            if (started[i] >= cutoff)
-                keep[i] = true;
-            else if (!covered)
-                keep[i] = covered = true;
-        }
-    }
-    keep[n - 1] = true;
-}
-
 /* Removes one node backup: manifest first, then its objects. */
 static int
 remove_node_backup(Ctx *cx, const char *node, const char *id, Error *err)
 {
     if (cx->o->dry_run)
         return 0;
+    crash_point("expire-backup");
     return backup_remove(cx->pool, node, id, err);
 }
 
@@ -138,17 +114,9 @@ catalog_mark_expired(Ctx *cx, const char *cluster, const char *id)
 {
     if (!cx->meta || cx->o->dry_run)
         return;
-    const char *p[2] = {cluster, id};
-    PGresult *r = PQexecParams(cx->meta, "UPDATE strata.backups SET status = 'expired' WHERE cluster = $1 AND id = $2",
-                               2, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-    {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(cx->meta));
-        msg[strcspn(msg, "\n")] = '\0';
-        note(cx, "catalog: marking backup %s of %s expired failed: %s", id, cluster, msg);
-    }
-    PQclear(r);
+    Error err;
+    if (catalog_backup_mark_expired(cx->meta, cluster, id, &err) != 0)
+        note(cx, "catalog: backup %s of %s: %s", id, cluster, err.msg);
 }
 
 /* Is the backup (or cluster backup) in `dir` interrupted? `state` gets why. */
@@ -190,6 +158,19 @@ remove_interrupted(Ctx *cx, const char *node, const char *id, const char *dir, c
 static int
 expire_node_wal(Ctx *cx, const char *node, Error *err)
 {
+    /* What killed writers (a wal-push, a backup) left under the node: as
+     * old as an interrupted backup's lease, nobody is writing it. */
+    if (!cx->o->dry_run)
+    {
+        char *dir = xprintf("nodes/%s", node);
+        size_t n;
+        int rc = storage_remove_stale_writes(cx->pool->storage, dir, cx->interrupted_after, &n, err);
+        free(dir);
+        if (rc != 0)
+            return error_prefix(err, "removing unfinished writes of node %s: ", node);
+        if (n)
+            note(cx, "node %s: removed %zu unfinished write(s) of killed processes", node, n);
+    }
     NodeInfo ni;
     bool exists;
     if (node_info_read(cx->pool, node, &ni, &exists, err) != 0)
@@ -272,11 +253,14 @@ expire_node_wal(Ctx *cx, const char *node, Error *err)
         const WalObject *w = &wl.items[i];
         if (!w->is_segment || w->segno >= keep_from)
             continue;
+        crash_point("expire-wal");
         if (!cx->o->dry_run && storage_remove(cx->pool->storage, w->key, err) != 0)
         {
             rc = error_prefix(err, "removing WAL segment %s of node %s: ", w->name, node);
             break;
         }
+        if (!cx->o->dry_run)
+            wal_index_remove(cx->pool, node, w, ni.wal_segment_size);   /* derived data: a failure is only logged */
         if (!first)
             first = w->name;
         last = w->name;
@@ -461,12 +445,9 @@ expire_cps(Ctx *cx, json_object **all, size_t n, const bool *removed, Error *err
             }
             if (cx->meta)
             {
-                const char *p[2] = {cx->o->cluster, cps[i].name};
-                PGresult *r = PQexecParams(cx->meta, "DELETE FROM strata.consistency_points WHERE cluster = $1 AND "
-                                                     "name = $2", 2, NULL, p, NULL, NULL, 0);
-                if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                Error cerr;
+                if (catalog_cp_delete(cx->meta, cx->o->cluster, cps[i].name, &cerr) != 0)
                     note(cx, "catalog: removing consistency point %s failed", cps[i].name);
-                PQclear(r);
             }
         }
         json_object_array_add(cx->removed_cps, json_object_new_string(cps[i].name));
@@ -637,7 +618,7 @@ expire_cluster(Ctx *cx, Error *err)
             idx[nc] = i;
             started[nc++] = json_member_int(all[i], "started_epoch");
         }
-    choose_kept(started, nc, o, keep);
+    retention_choose_kept(started, nc, o->keep, o->keep_days, (int64_t) time(NULL), keep);
     for (size_t c = 0; c < nc; c++)
         if (!keep[c])
             removed[idx[c]] = true;
@@ -720,6 +701,30 @@ cluster_references(Ctx *cx, const char *node, json_object *refs, Error *err)
     return rc;
 }
 
+/* The backups kept ones build on are kept too (retention_keep_parents);
+ * each one so kept is said. */
+static void
+keep_parents(Ctx *cx, const char *node, const BackupList *bl, const size_t *idx, size_t nc, bool *keep)
+{
+    long *parent = xcalloc(nc ? nc : 1, sizeof(long));
+    bool *before = xcalloc(nc ? nc : 1, sizeof(bool));
+    for (size_t c = 0; c < nc; c++)
+    {
+        parent[c] = -1;
+        before[c] = keep[c];
+        const char *pid = bl->items[idx[c]].manifest.parent;
+        for (size_t k = 0; pid && k < c; k++)
+            if (!strcmp(bl->items[idx[k]].id, pid))
+                parent[c] = (long) k;
+    }
+    if (retention_keep_parents(parent, nc, keep) > 0)
+        for (size_t c = 0; c < nc; c++)
+            if (keep[c] && !before[c])
+                note(cx, "backup %s of node %s: kept, a kept incremental builds on it", bl->items[idx[c]].id, node);
+    free(parent);
+    free(before);
+}
+
 static int
 expire_single_node(Ctx *cx, Error *err)
 {
@@ -747,7 +752,8 @@ expire_single_node(Ctx *cx, Error *err)
             idx[nc] = i;
             started[nc++] = bl.items[i].manifest.start_time;
         }
-    choose_kept(started, nc, cx->o, keep);
+    retention_choose_kept(started, nc, cx->o->keep, cx->o->keep_days, (int64_t) time(NULL), keep);
+    keep_parents(cx, node, &bl, idx, nc, keep);
     int rc = 0;
     for (size_t c = 0; c < nc && rc == 0; c++)
     {
@@ -786,12 +792,9 @@ expire_single_node(Ctx *cx, Error *err)
     return rc;
 }
 
-int
-expire_run(const ExpireOptions *o, json_object **report, Error *err)
+static int
+options_check(const ExpireOptions *o, Error *err)
 {
-    *report = NULL;
-    if (!o->pool)
-        return error_set(err, "no pool given (use --pool or STRATA_POOL)");
     if ((o->cluster != NULL) == (o->node != NULL))
         return error_set(err, "give --cluster C (cluster backups) or --node N (one node's backups), one of them");
     if (o->shard && !o->cluster)
@@ -800,11 +803,36 @@ expire_run(const ExpireOptions *o, json_object **report, Error *err)
         return error_set(err, "give the retention: --keep N or --keep-days D, one of them");
     if (o->node && node_name_check(o->node, err) != 0)
         return -1;
-    Ctx cx = {.o = o};
-    if (pool_open(o->pool, &cx.pool, err) != 0)
+    return 0;
+}
+
+int
+expire_run(const ExpireOptions *o, json_object **report, Error *err)
+{
+    *report = NULL;
+    if (!o->pool)
+        return error_set(err, "no pool given (use --pool or STRATA_POOL)");
+    if (options_check(o, err) != 0)
         return -1;
+    Pool *pool;
+    if (pool_open(o->pool, &pool, err) != 0)
+        return -1;
+    int rc = expire_run_pool(pool, o, report, err);
+    pool_close(pool);
+    return rc;
+}
+
+int
+expire_run_pool(Pool *pool, const ExpireOptions *o, json_object **report, Error *err)
+{
+    *report = NULL;
+    if (options_check(o, err) != 0)
+        return -1;
+    if (pool_require_key(pool, "expire", err) != 0)
+        return -1;
+    Ctx cx = {.o = o, .pool = pool};
     cx.report = json_object_new_object();
-    json_object_object_add(cx.report, "pool", json_object_new_string(o->pool));
+    json_object_object_add(cx.report, "pool", json_object_new_string(pool->location));
     if (o->cluster)
         json_object_object_add(cx.report, "cluster", json_object_new_string(o->cluster));
     if (o->shard)
@@ -848,7 +876,6 @@ expire_run(const ExpireOptions *o, json_object **report, Error *err)
         free(cx.gone[i].id);
     }
     free(cx.gone);
-    pool_close(cx.pool);
     *report = cx.report;
     return rc;
 }

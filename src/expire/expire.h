@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "common/error.h"
+#include "request/expire_request.h"
 
 typedef struct ExpireOptions
 {
@@ -26,11 +27,18 @@ typedef struct ExpireOptions
     const char *meta_conn;   /* optional: mark expired backups in the catalog */
 } ExpireOptions;
 
+/* The engine's options of a validated request (they point into it) over
+ * the pool at `pool`. */
+void expire_options_from_request(ExpireOptions *o, const ExpireRequest *r, const char *pool);
+
 /* Applies the retention; *report describes what was (or, dry run, would
  * be) removed and kept: the caller json_object_put()s it. Nothing is
  * removed when the options or the pool's contents are bad (*report NULL).
  * On a failure half way (a removal refused by the storage), -1 with
  * *report set to what was done before it. */
 int expire_run(const ExpireOptions *o, json_object **report, Error *err);
+/* The same over an open pool (o->pool is not used; the pool stays open). */
+struct Pool;
+int expire_run_pool(struct Pool *pool, const ExpireOptions *o, json_object **report, Error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "request/cli_options.h"
 #include "common/util.h"
 #include "expire/expire.h"
 #include "pool/lease.h"
@@ -30,17 +31,6 @@ static const char usage_text[] =
     "  --dry-run         say what would be removed, remove nothing\n"
     "  The newest complete backup is never removed. A backup in progress (its lease renewed\n"
     "  every 10 s) is left alone, and so is the WAL it may need.\n";
-
-enum
-{
-    OPT_CLUSTER = OPT_FIRST_COMMAND_OPTION,
-    OPT_SHARD,
-    OPT_KEEP,
-    OPT_KEEP_DAYS,
-    OPT_DRY_RUN,
-    OPT_META_CONN,
-    OPT_INTERRUPTED_AFTER,
-};
 
 static void
 print_text(json_object *r)
@@ -119,84 +109,37 @@ print_text(json_object *r)
 int
 cmd_expire(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        COMMON_LONG_OPTIONS,
-        {"cluster", required_argument, NULL, OPT_CLUSTER},
-        {"shard", required_argument, NULL, OPT_SHARD},
-        {"keep", required_argument, NULL, OPT_KEEP},
-        {"keep-days", required_argument, NULL, OPT_KEEP_DAYS},
-        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-        {"meta-conn", required_argument, NULL, OPT_META_CONN},
-        {"interrupted-after", required_argument, NULL, OPT_INTERRUPTED_AFTER},
-        {NULL, 0, NULL, 0},
-    };
     CommonOptions co;
     common_options_init(&co);
     co.node = NULL;   /* STRATA_NODE would silently pick single-node mode */
-    ExpireOptions o = {0};
+    ExpireRequest req;
+    expire_request_init(&req);
     Error err;
-    long val;
-    int c, code;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+    int code = cli_request_options("expire", usage_text, expire_request_schema(), &req, &co, argc, argv);
+    if (code == CLI_CONTINUE && co.node && expire_request_set_flag(&req, "node", co.node, &err) != 0)
+        code = cli_usage_error("expire", "%s", err.msg);
+    if (code == CLI_CONTINUE && !co.pool)
+        code = cli_usage_error("expire", "--pool is required (or STRATA_POOL)");
+    if (code == CLI_CONTINUE && expire_request_validate(&req, EXPIRE_AT_LOCAL, &err) != 0)
+        code = cli_usage_error("expire", "%s", err.msg);
+    if (code != CLI_CONTINUE)
     {
-        switch (c)
-        {
-            case OPT_CLUSTER: o.cluster = optarg; break;
-            case OPT_SHARD: o.shard = optarg; break;
-            case OPT_DRY_RUN: o.dry_run = true; break;
-            case OPT_META_CONN: o.meta_conn = optarg; break;
-            case OPT_KEEP:
-                if (parse_int_range(optarg, 1, 1000000, &val, &err) != 0)
-                    return cli_usage_error("expire", "--keep: %s", err.msg);
-                o.keep = (int) val;
-                break;
-            case OPT_INTERRUPTED_AFTER:
-                /* Two renewals missed at the least: a live backup's lease is
-                 * never older than one renewal period (plus a write). */
-                if (parse_duration(optarg, 2 * LEASE_RENEW_SECONDS, 365L * 86400, &val, &err) != 0)
-                    return cli_usage_error("expire", "--interrupted-after: %s", err.msg);
-                o.interrupted_after = (int) val;
-                break;
-            case OPT_KEEP_DAYS:
-                if (parse_int_range(optarg, 1, 100000, &val, &err) != 0)
-                    return cli_usage_error("expire", "--keep-days: %s", err.msg);
-                o.keep_days = (int) val;
-                break;
-            default:
-            {
-                int h = common_option(&co, c, optarg, "expire", usage_text, &code);
-                if (h < 0)
-                    return code;
-                if (!h)
-                    return cli_bad_option("expire", argv, c);
-            }
-        }
+        expire_request_free(&req);
+        return code;
     }
-    if (optind != argc)
-        return cli_usage_error("expire", "unexpected argument '%s'", argv[optind]);
-    o.pool = co.pool;
-    o.node = co.node;
-    if (!o.pool)
-        return cli_usage_error("expire", "--pool is required (or STRATA_POOL)");
-    if ((o.cluster != NULL) == (o.node != NULL))
-        return cli_usage_error("expire", "give --cluster C or --node NODE (one of them)");
-    if (o.shard && !o.cluster)
-        return cli_usage_error("expire", "--shard needs --cluster");
-    if (o.meta_conn && !o.cluster)
-        return cli_usage_error("expire", "--meta-conn goes with --cluster (node backups have no catalog rows)");
-    if ((o.keep > 0) == (o.keep_days > 0))
-        return cli_usage_error("expire", "give the retention: --keep N or --keep-days D (one of them)");
+    ExpireOptions o;
+    expire_options_from_request(&o, &req, co.pool);
     json_object *report;
     int rc = expire_run(&o, &report, &err);
     if (report)
     {
         if (co.json)
-            printf("%s\n", json_object_to_json_string_ext(report, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            cli_json_result(json_object_get(report));
         else if (rc == 0 || json_object_array_length(json_object_object_get(report, "removed_backups")) > 0)
             print_text(report);
         json_object_put(report);
     }
-    return rc == 0 ? 0 : cli_fail(&err);
+    int ret = rc == 0 ? 0 : cli_fail(&err);
+    expire_request_free(&req);
+    return ret;
 }

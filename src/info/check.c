@@ -25,19 +25,40 @@ enum { OPT_PGCONN = OPT_FIRST_COMMAND_OPTION, OPT_ARCHIVE_TIMEOUT };
 typedef struct Report
 {
     size_t problems;
+    json_object *doc;        /* --output json: problems and findings gather here */
 } Report;
 
 static void
 report_problem(void *ctx, const char *fmt, ...)
 {
     Report *r = ctx;
+    char msg[ERROR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    printf("PROBLEM ");
-    vprintf(fmt, ap);
-    printf("\n");
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (r->doc)
+        json_object_array_add(json_object_object_get(r->doc, "problems"), json_object_new_string(msg));
+    else
+        printf("PROBLEM %s\n", msg);
     r->problems++;
+}
+
+/* A finding that is not a problem: a line of text, or a member of the JSON. */
+static void
+report_finding(Report *r, const char *key, json_object *value, const char *fmt, ...)
+{
+    if (r->doc)
+    {
+        json_object_object_add(r->doc, key, value);
+        return;
+    }
+    json_object_put(value);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
 }
 
 static void
@@ -70,9 +91,13 @@ check_instance(Pool *pool, const char *node, const char *conninfo, int timeout, 
     if (node_info_read(pool, node, &ni, &exists, &err) == 0 && exists && ni.system_identifier != sysid)
         report_problem(rep, "the instance is PostgreSQL system %" PRIu64 ", but node %s holds system %" PRIu64, sysid,
                        node, ni.system_identifier);
-    bool archives_here = strstr(command, "wal-push") && strstr(command, node) && strstr(command, pool->location);
+    /* Without --pool (or --node) in the command, wal-push takes it from
+     * strata.conf or the environment: the segment switch below proves it. */
+    bool archives_here = strstr(command, "wal-push") && (strstr(command, node) || !strstr(command, "--node")) &&
+                         (strstr(command, pool->location) || !strstr(command, "--pool"));
     if (standby && strcmp(mode, "always") != 0)
-        printf("instance is a standby (archive_mode=%s): its primary archives the WAL\n", mode);
+        report_finding(rep, "standby", json_object_new_boolean(1),
+                       "instance is a standby (archive_mode=%s): its primary archives the WAL", mode);
     else if (!strcmp(mode, "off"))
         report_problem(rep, "archive_mode is off on the instance: WAL is not archived");
     else if (!archives_here)
@@ -114,7 +139,8 @@ check_instance(Pool *pool, const char *node, const char *conninfo, int timeout, 
                 }
             }
             if (arrived)
-                printf("archiving works: segment %s reached the pool\n", segment);
+                report_finding(rep, "archived_segment", json_object_new_string(segment),
+                               "archiving works: segment %s reached the pool", segment);
             else
                 report_problem(rep, "segment %s did not reach pool %s node %s within %d s: archiving is not working",
                                segment, pool->location, node, timeout);
@@ -169,6 +195,12 @@ cmd_check(int argc, char **argv)
     if (pool_open(co.pool, &pool, &err) != 0)
         return cli_fail(&err);
     Report rep = {0};
+    if (co.json)
+    {
+        rep.doc = json_object_new_object();
+        json_object_object_add(rep.doc, "node", json_object_new_string(co.node));
+        json_object_object_add(rep.doc, "problems", json_object_new_array());
+    }
     /* The instance first: its forced segment switch may be the node's
      * first WAL in the pool, which the archive check then sees. */
     if (conninfo)
@@ -178,15 +210,24 @@ cmd_check(int argc, char **argv)
         report_problem(&rep, "%s", err.msg);
     else
     {
-        size_t n = wal_continuity_check(co.node, ns.info.wal_segment_size, &ns.wal, &ns.backups, report_problem, &rep);
+        size_t n = wal_continuity_check(pool, co.node, ns.info.wal_segment_size, &ns.wal, &ns.backups, NULL,
+                                        report_problem, &rep);
         size_t segs = 0;
         for (size_t i = 0; i < ns.wal.count; i++)
             segs += ns.wal.items[i].is_segment;
-        if (n == 0)
-            printf("archive of node %s: %zu segment(s), no gaps\n", co.node, segs);
+        if (rep.doc)
+            json_object_object_add(rep.doc, "segments", json_object_new_int64((int64_t) segs));
+        else if (n == 0)
+            printf("archive of node %s: %zu segment(s), no gaps, every backup reaches the end along the timeline "
+                   "history\n", co.node, segs);
         node_state_free(&ns);
     }
     pool_close(pool);
+    if (rep.doc)
+    {
+        json_object_object_add(rep.doc, "ok", json_object_new_boolean(rep.problems == 0));
+        cli_json_result(rep.doc);
+    }
     if (rep.problems)
     {
         log_error("check found %zu problem(s)", rep.problems);

@@ -1,5 +1,8 @@
-/* WAL continuity of a node: gaps in each timeline's archive, and segments
- * that a complete backup needs but the pool lacks. Shared by verify and check. */
+/* WAL continuity of a node, as verify and check report it: the archive's
+ * own holes, and for every complete backup what a restore from it to the
+ * end of the archive would miss along the timeline history (one decision:
+ * archive/wal_continuity.h). A problem many backups share is one line
+ * naming them all. */
 #ifndef STRATA_CONTINUITY_H
 #define STRATA_CONTINUITY_H
 
@@ -8,8 +11,9 @@
 
 typedef void (*ProblemFn)(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Reports each problem through `report`; returns how many. */
-size_t wal_continuity_check(const char *node, uint64_t seg_size, const WalList *wl, const BackupList *bl,
-                            ProblemFn report, void *ctx);
+/* Reports each problem through `report`; returns how many. `only_backup`
+ * (optional): that backup's path alone, without the archive-wide check. */
+size_t wal_continuity_check(Pool *p, const char *node, uint64_t seg_size, const WalList *wl, const BackupList *bl,
+                            const char *only_backup, ProblemFn report, void *ctx);
 
 #endif

@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "archive/archive.h"
+#include "archive/wal_continuity.h"
+#include "info/cluster_info.h"
 #include "info/node_state.h"
 #include "cli/cli.h"
 #include "client/dispatch.h"
@@ -32,8 +34,33 @@ jtime(int64_t t)
     return json_object_new_string(buf);
 }
 
+/* The chain of an incremental: the backups it builds on, full first, up
+ * to itself; "broken" when one is missing or incomplete. */
 static json_object *
-backup_json(const BackupEntry *b)
+chain_json(const BackupList *bl, const BackupEntry *b, bool *broken)
+{
+    json_object *ids = json_object_new_array();
+    *broken = false;
+    for (const BackupEntry *e = b; e;)
+    {
+        json_object_array_add(ids, json_object_new_string(e->id));
+        const char *parent = e->manifest.parent;
+        e = NULL;
+        for (size_t i = 0; parent && i < bl->count; i++)
+            if (!strcmp(bl->items[i].id, parent))
+                e = bl->items[i].complete ? &bl->items[i] : NULL;
+        if (parent && !e)
+            *broken = true;
+    }
+    json_object *rev = json_object_new_array();
+    for (size_t i = json_object_array_length(ids); i-- > 0;)
+        json_object_array_add(rev, json_object_get(json_object_array_get_idx(ids, i)));
+    json_object_put(ids);
+    return rev;
+}
+
+static json_object *
+backup_json(const BackupList *bl, const BackupEntry *b)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(b->id));
@@ -45,6 +72,15 @@ backup_json(const BackupEntry *b)
     }
     const Manifest *m = &b->manifest;
     json_object_object_add(o, "type", json_object_new_string(m->type));
+    if (m->parent)
+    {
+        bool broken;
+        json_object_object_add(o, "parent", json_object_new_string(m->parent));
+        json_object_object_add(o, "chain", chain_json(bl, b, &broken));
+        json_object_object_add(o, "chain_complete", json_object_new_boolean(!broken));
+    }
+    if (m->incremental_fallback)
+        json_object_object_add(o, "incremental_fallback", json_object_new_string(m->incremental_fallback));
     json_object_object_add(o, "label", json_object_new_string(m->label));
     json_object_object_add(o, "from_standby", json_object_new_boolean(m->from_standby));
     json_object_object_add(o, "timeline", json_object_new_int64(m->timeline));
@@ -58,7 +94,14 @@ backup_json(const BackupEntry *b)
     json_object_object_add(o, "size", json_object_new_int64((int64_t) m->size));
     json_object_object_add(o, "stored_size", json_object_new_int64((int64_t) m->stored_size));
     json_object_object_add(o, "files", json_object_new_int64((int64_t) m->nfiles));
+    /* Files split into ranges are several objects each (pool/manifest_ranges.c). */
+    size_t split = 0;
+    for (size_t i = 0; i < m->nfiles; i++)
+        split += m->files[i].nranges > 0;
+    json_object_object_add(o, "split_files", json_object_new_int64((int64_t) split));
+    json_object_object_add(o, "data_objects", json_object_new_int64((int64_t) manifest_object_count(m)));
     json_object_object_add(o, "compression", json_object_new_string(compression_name(m->compression)));
+    json_object_object_add(o, "cipher", json_object_new_string(cipher_name(m->cipher)));
     json_object_object_add(o, "pg_version_num", json_object_new_int(m->pg_version_num));
     json_object *pe = json_object_new_array();
     for (size_t i = 0; i < m->npage_errors; i++)
@@ -77,8 +120,10 @@ wal_json(const WalList *wl, uint64_t seg_size)
 {
     json_object *o = json_object_new_object();
     json_object *tls = json_object_new_array();
-    WalGap *gaps;
-    size_t ngaps = archive_gaps(wl, &gaps);
+    /* The gaps are those of the one continuity rule (.partial segments count as present). */
+    WalArchiveView view = {.wl = wl, .seg_size = seg_size};
+    WalIssues issues = {0};
+    wal_archive_issues(&view, &issues);
     uint64_t stored = 0;
     for (size_t i = 0; i < wl->count; i++)
         stored += wl->items[i].stored_size;
@@ -94,13 +139,14 @@ wal_json(const WalList *wl, uint64_t seg_size)
         json_object_object_add(t, "last", json_object_new_string(wl->items[j].name));
         json_object_object_add(t, "segments", json_object_new_int64((int64_t) (j - i + 1)));
         json_object *g = json_object_new_array();
-        for (size_t k = 0; k < ngaps; k++)
+        for (size_t k = 0; k < issues.count; k++)
         {
-            if (gaps[k].tli != wl->items[i].tli)
+            const WalIssue *gap = &issues.items[k];
+            if (gap->kind != WAL_ISSUE_SEGMENTS_MISSING || gap->tli != wl->items[i].tli)
                 continue;
             char a[WAL_NAME_LEN + 1], b[WAL_NAME_LEN + 1];
-            wal_segment_name(gaps[k].tli, gaps[k].first_missing, seg_size, a);
-            wal_segment_name(gaps[k].tli, gaps[k].last_missing, seg_size, b);
+            wal_segment_name(gap->tli, gap->first, seg_size, a);
+            wal_segment_name(gap->tli, gap->last, seg_size, b);
             json_object *gj = json_object_new_object();
             json_object_object_add(gj, "first_missing", json_object_new_string(a));
             json_object_object_add(gj, "last_missing", json_object_new_string(b));
@@ -116,7 +162,7 @@ wal_json(const WalList *wl, uint64_t seg_size)
     json_object_object_add(o, "timelines", tls);
     json_object_object_add(o, "other_files", others);
     json_object_object_add(o, "stored_size", json_object_new_int64((int64_t) stored));
-    free(gaps);
+    wal_issues_free(&issues);
     return o;
 }
 
@@ -149,12 +195,26 @@ print_text(json_object *node)
         format_bytes((uint64_t) json_object_get_int64(f), db, sizeof(db));
         json_object_object_get_ex(b, "stored_size", &f);
         format_bytes((uint64_t) json_object_get_int64(f), st, sizeof(st));
-        printf("  backup %s  %s  %s .. %s  LSN %s .. %s  timeline %s\n", S("id"), S("type"), S("start_time"),
+        char kind[300];
+        json_object *chain;
+        if (json_object_object_get_ex(b, "chain", &chain))
+            snprintf(kind, sizeof(kind), "(%s on %s, chain of %zu from %s%s)", S("type"), S("parent"),
+                     json_object_array_length(chain), json_object_get_string(json_object_array_get_idx(chain, 0)),
+                     json_object_object_get_ex(b, "chain_complete", &f) && !json_object_get_boolean(f)
+                         ? ", BROKEN: a backup it builds on is missing" : "");
+        else
+            snprintf(kind, sizeof(kind), "%s", S("type"));
+        printf("  backup %s %s  %s .. %s  LSN %s .. %s  timeline %s\n", S("id"), kind, S("start_time"),
                S("stop_time"), S("start_lsn"), S("stop_lsn"), S("timeline"));
+        if (json_object_object_get_ex(b, "incremental_fallback", &f))
+            printf("      a full instead of an incremental: %s\n", json_object_get_string(f));
         json_object_object_get_ex(b, "duration", &f);
         double dur = json_object_get_double(f);
         printf("      database %s, pool %s (%s), %.1f s%s\n", db, st, S("compression"), dur,
                json_object_object_get_ex(b, "from_standby", &f) && json_object_get_boolean(f) ? ", from a standby" : "");
+        if (json_object_object_get_ex(b, "split_files", &f) && json_object_get_int64(f) > 0)
+            printf("      %s file(s), %s split into ranges: %s data objects\n", S("files"), S("split_files"),
+                   S("data_objects"));
         json_object *pe;
         json_object_object_get_ex(b, "page_errors", &pe);
         for (size_t k = 0; k < json_object_array_length(pe); k++)
@@ -207,7 +267,7 @@ node_json(Pool *pool, const char *node, json_object **out, Error *err)
     json_object_object_add(o, "pg_version_num", json_object_new_int(ni.pg_version_num));
     json_object *backups = json_object_new_array();
     for (size_t i = 0; i < ns.backups.count; i++)
-        json_object_array_add(backups, backup_json(&ns.backups.items[i]));
+        json_object_array_add(backups, backup_json(&ns.backups, &ns.backups.items[i]));
     json_object_object_add(o, "backups", backups);
     json_object_object_add(o, "wal", wal_json(&ns.wal, ni.wal_segment_size));
     node_state_free(&ns);
@@ -241,6 +301,7 @@ info_local(int argc, char **argv)
     Pool *pool;
     if (pool_open(co.pool, &pool, &err) != 0)
         return cli_fail(&err);
+    pool->unauthenticated_ok = true;   /* listing only: restore and verify with the key check the seals */
     char **names = NULL;
     size_t count = 0;
     int rc = 0;
@@ -253,6 +314,10 @@ info_local(int argc, char **argv)
         if (rc == 0)
             json_object_array_add(nodes, n);
     }
+    /* The cluster half: with --node only that node is asked for. */
+    json_object *clusters = NULL;
+    if (rc == 0 && !co.node)
+        rc = cluster_info_json(pool, &clusters, &err);
     if (rc == 0)
     {
         if (co.json)
@@ -260,7 +325,9 @@ info_local(int argc, char **argv)
             json_object *o = json_object_new_object();
             json_object_object_add(o, "pool", json_object_new_string(pool->location));
             json_object_object_add(o, "nodes", json_object_get(nodes));
-            printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+            if (clusters)
+                json_object_object_add(o, "clusters", json_object_get(clusters));
+            cli_json_result(json_object_get(o));
             json_object_put(o);
         }
         else
@@ -270,8 +337,11 @@ info_local(int argc, char **argv)
                 printf("  (empty)\n");
             for (size_t i = 0; i < count; i++)
                 print_text(json_object_array_get_idx(nodes, i));
+            if (clusters)
+                cluster_info_print(clusters);
         }
     }
+    json_object_put(clusters);
     json_object_put(nodes);
     pool_free_names(names, count);
     pool_close(pool);

@@ -18,4 +18,8 @@ void node_state_free(NodeState *s);
 /* `node` alone when given, else every node in the pool. */
 int pool_select_nodes(Pool *p, const char *node, char ***names, size_t *count, Error *err);
 
+/* Directories under nodes/ that hold backups/ or WAL segments but no node.json
+ * (a node whose identity file was lost), sorted. */
+int pool_nodes_without_info(Pool *p, char ***names, size_t *count, Error *err);
+
 #endif

@@ -23,6 +23,7 @@ manager_serve(Manager *m, Error *err)
         .tls_key = m->cfg.tls_key,
         .handle = handle,
         .ctx = m,
+        .threads = MANAGER_HTTP_THREADS,
         .public_file = ui_lookup,
     };
     return http_serve(&s, err);

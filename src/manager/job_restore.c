@@ -3,7 +3,9 @@
  * `strata restore --cluster C --to NEW` does). The manager chooses where
  * the new cluster lives when the request does not say: its data
  * directories under restore_root/<name>, its ports as the first free block
- * of restore_ports. Once restored, the new cluster is registered in the
+ * of restore_ports; or, with node managers that offer a data_root and
+ * ports (or a placement file in the request), on those hosts
+ * (restore/placement.h), each node restored by its host's node manager. Once restored, the new cluster is registered in the
  * manager's own catalog too, so that the API lists it, shows its topology,
  * checks it and backs it up like any other (docs/manager.md). */
 #include <arpa/inet.h>
@@ -14,14 +16,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/clusters.h"
 #include "cluster/topology.h"
 #include "common/json_member.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "manager/manager.h"
 #include "nodemgr/nodemgr.h"
+#include "request/restore_request.h"
 #include "restore/cluster_restore.h"
+#include "restore/from_request.h"
 
 int
 restore_config_load(json_object *conf, const char *path, ManagerConfig *c, Error *err)
@@ -51,6 +56,25 @@ restore_config_load(json_object *conf, const char *path, ManagerConfig *c, Error
         c->restore_port_from = (int) from;
         c->restore_port_to = (int) to;
     }
+    /* "restore_hba": pg_hba.conf lines of the compute nodes restores make
+     * on the node managers' hosts (the manager and clients must reach them). */
+    if (json_object_object_get_ex(conf, "restore_hba", &v) && !json_object_is_type(v, json_type_null))
+    {
+        size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+        if (!json_object_is_type(v, json_type_array) || n > PLACEMENT_MAX_HBA)
+            return error_set(err, "%s: \"restore_hba\" must be an array of at most %d pg_hba.conf lines", path,
+                             PLACEMENT_MAX_HBA);
+        for (size_t i = 0; i < n; i++)
+        {
+            json_object *l = json_object_array_get_idx(v, i);
+            const char *line = json_object_is_type(l, json_type_string) ? json_object_get_string(l) : NULL;
+            if (!placement_hba_line_ok(line))
+                return error_set(err, "%s: \"restore_hba\" line %zu must be one pg_hba.conf line (local, host, "
+                                      "hostssl, ...), not '%s'", path, i + 1, line ? line : "(not a string)");
+            c->resources.hba = xrealloc(c->resources.hba, (c->resources.nhba + 1) * sizeof(char *));
+            c->resources.hba[c->resources.nhba++] = xstrdup(line);
+        }
+    }
     return 0;
 }
 
@@ -73,15 +97,9 @@ pick_ports(const ManagerConfig *cfg, PGconn *meta, size_t n, int *base, Error *e
     if (!cfg->restore_port_from)
         return error_set(err, "no \"base_port\" in the request and no \"restore_ports\" in the manager's "
                               "configuration: nowhere to take the new cluster's ports from");
-    PGresult *r = PQexec(meta, "SELECT DISTINCT port FROM strata.nodes");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-    {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(meta));
-        msg[strcspn(msg, "\n")] = '\0';
-        PQclear(r);
-        return error_set(err, "reading the ports of registered clusters: %s", msg);
-    }
+    PGresult *r = catalog_node_ports(meta, err);
+    if (!r)
+        return -1;
     int span = cfg->restore_port_to - cfg->restore_port_from + 1;
     bool *used = xcalloc((size_t) span, sizeof(bool));
     for (int i = 0; i < PQntuples(r); i++)
@@ -108,18 +126,28 @@ pick_ports(const ManagerConfig *cfg, PGconn *meta, size_t n, int *base, Error *e
     return 0;
 }
 
+/* The ports registered clusters' nodes take on each host: a placement
+ * skips them. */
+static int
+used_ports(PGconn *meta, PlacementUsed **used, size_t *n, PGresult **keep, Error *err)
+{
+    *used = NULL;
+    *n = 0;
+    *keep = catalog_node_host_ports(meta, err);
+    if (!*keep)
+        return -1;
+    *n = (size_t) PQntuples(*keep);
+    *used = xcalloc(*n ? *n : 1, sizeof(PlacementUsed));
+    for (size_t i = 0; i < *n; i++)
+        (*used)[i] = (PlacementUsed){PQgetvalue(*keep, (int) i, 0), atoi(PQgetvalue(*keep, (int) i, 1))};
+    return 0;
+}
+
 static bool
 registered(PGconn *meta, const char *name, Error *err, int *rc)
 {
-    const char *p[1] = {name};
-    PGresult *r = PQexecParams(meta, "SELECT 1 FROM strata.clusters WHERE name = $1", 1, NULL, p, NULL, NULL, 0);
-    *rc = 0;
     bool found = false;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        *rc = error_set(err, "looking up cluster %s: %s", name, PQerrorMessage(meta));
-    else
-        found = PQntuples(r) > 0;
-    PQclear(r);
+    *rc = catalog_cluster_exists(meta, name, &found, err);
     return found;
 }
 
@@ -134,17 +162,99 @@ phase(const char *job_id, const char *text)
     json_object_put(p);
 }
 
+static int restore_job_run(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const RestoreRequest *req,
+                           json_object **result, Error *err);
+
 int
 run_restore(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const char *cluster, json_object *params,
             json_object **result, Error *err)
 {
-    const char *to = json_member_string(params, "to"), *cp = json_member_string(params, "cp"),
-               *time_text = json_member_string(params, "time"), *dir_param = json_member_string(params, "dir");
-    json_object *v;
-    int base_port = params && json_object_object_get_ex(params, "base_port", &v) ? json_object_get_int(v) : 0;
+    /* The job's params are the API's validated request (post_restore):
+     * read back by the same codec. */
     *result = NULL;
-    if (!to)
-        return error_set(err, "restore job without \"to\" (the new cluster's name)");
+    RestoreRequest req;
+    restore_request_init(&req);
+    if (restore_request_from_json(params, &req, err) != 0 ||
+        restore_request_set_flag(&req, "cluster", cluster, err) != 0 ||
+        restore_request_validate(&req, RESTORE_AT_MANAGER, err) != 0)
+    {
+        restore_request_free(&req);
+        return error_prefix(err, "restore job parameters: ");
+    }
+    int rc = restore_job_run(cfg, meta, job_id, &req, result, err);
+    restore_request_free(&req);
+    return rc;
+}
+
+/* A placed restore's options: the configured hosts unless the request
+ * names a placement, and the ports registered clusters take (*used points
+ * into *used_rows; the caller frees both). */
+static int
+placement_setup(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const RestoreRequest *req,
+                RestoreOptions *o, PlacementUsed **used, PGresult **used_rows, Error *err)
+{
+    if (!req->placement && cfg->resources.n == 0)
+        return error_set(err, "hosts '%s': no node manager of this cluster manager offers a data_root and ports "
+                              "(\"node_managers\" in its configuration)", req->hosts);
+    if (!req->placement)
+        o->placement = &cfg->resources;
+    phase(job_id, "placing the new cluster on the hosts");
+    int rc = used_ports(meta, used, &o->nused, used_rows, err);
+    o->used = *used;
+    return rc;
+}
+
+/* The restore itself (placed on hosts when dir is NULL, else into dir
+ * with ports from base_port), then the new cluster registered in the
+ * manager's catalog as it is in the new cluster's own. */
+static int
+restore_and_register(PGconn *meta, const char *job_id, const RestoreRequest *req, RestoreOptions *o, char *dir,
+                     int base_port, json_object **result, Error *err)
+{
+    const char *cluster = req->cluster, *to = req->to;
+    int rc;
+    if (!dir)
+    {
+        log_info("restore of cluster %s into %s, placed on %s", cluster, to,
+                 req->placement ? req->placement : req->hosts ? req->hosts : "the node managers' hosts");
+        phase(job_id, "restoring on the placement's hosts: primaries to the CP, standbys, compute nodes, in-doubt "
+                      "transactions");
+        rc = cluster_restore_json(o, result, err);
+    }
+    else
+    {
+        o->dir = dir;
+        o->base_port = base_port;
+        log_info("restore of cluster %s into %s: %s, ports from %d", cluster, to, dir, base_port);
+        char *text = xprintf("restoring into %s, ports from %d: primaries to the CP, standbys, compute nodes, "
+                             "in-doubt transactions", dir, base_port);
+        phase(job_id, text);
+        free(text);
+        rc = cluster_restore_json(o, result, err);
+    }
+    json_object *tj;
+    if (rc != 0 || !json_object_object_get_ex(*result, "topology", &tj))
+        return rc;
+    Topology t;
+    phase(job_id, "registering the new cluster in the manager's catalog");
+    rc = topology_from_json(json_object_to_json_string(tj), "the restored cluster's topology", &t, err);
+    if (rc == 0)
+    {
+        rc = topology_save(meta, &t, err);
+        topology_free(&t);
+    }
+    if (rc != 0)
+        error_prefix(err, "cluster %s was restored into %s (running) but registering it in the manager's "
+                          "catalog failed: ", cluster, to);
+    return rc;
+}
+
+static int
+restore_job_run(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const RestoreRequest *req,
+                json_object **result, Error *err)
+{
+    const char *to = req->to, *cluster = req->cluster, *dir_param = req->dir;
+    int base_port = req->base_port;
     /* The API refused a registered name; it may have been taken since. */
     int rc;
     if (registered(meta, to, err, &rc))
@@ -156,29 +266,34 @@ run_restore(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const ch
     restore_options_defaults(&o);
     o.co.pool = cfg->pool;
     o.co.quiet = true;
-    o.cluster = cluster;
-    o.to = to;
+    /* gtxid targets read the commit log of the manager's metadata cluster */
     o.meta_conn = cfg->meta_conn;
-    o.cp = cp;
+    if (restore_options_from_request(req, &o, err) != 0)
+        return -1;
     /* New primaries and standbys go to the node managers of their hosts,
      * as a backup's node backups do. */
+    /* Always the executor: a node on a host without a node manager is an
+     * error naming it (only this host's are restored in-process). */
     NodeManagerDirectory nodes = {.hosts = cfg->node_manager_hosts, .urls = cfg->node_manager_urls,
                                   .n = cfg->n_node_managers, .token = cfg->node_token};
     RestoreExecutor executor;
-    if (cfg->n_node_managers > 0)
-    {
-        nodemgr_restore_executor_init(&executor, &nodes);
-        o.executor = &executor;
-    }
-    if (time_text && target_parse_time(time_text, &o.target, err) != 0)
-        return error_prefix(err, "malformed time: ");
-    char *dir = dir_param ? xstrdup(dir_param) : cfg->restore_root ? xprintf("%s/%s", cfg->restore_root, to) : NULL;
-    if (!dir)
+    nodemgr_restore_executor_init(&executor, &nodes);
+    o.executor = &executor;
+    /* On the node managers' hosts: asked for (placement, hosts), or the
+     * request names no directory and ports and they offer some. */
+    bool placed = req->placement || req->hosts || (!dir_param && !base_port && cfg->resources.n > 0);
+    PlacementUsed *used = NULL;
+    PGresult *used_rows = NULL;
+    if (placed)
+        rc = placement_setup(cfg, meta, job_id, req, &o, &used, &used_rows, err);
+    char *dir = placed ? NULL : dir_param ? xstrdup(dir_param)
+                : cfg->restore_root ? xprintf("%s/%s", cfg->restore_root, to) : NULL;
+    if (rc == 0 && !placed && !dir)
         rc = error_set(err, "no \"dir\" in the request and no \"restore_root\" in the manager's configuration: "
                             "nowhere to put the new cluster's data directories");
     Topology src;
     bool have_src = false;
-    if (rc == 0 && !base_port)
+    if (rc == 0 && !placed && !base_port)
     {
         phase(job_id, "choosing ports");
         /* The new cluster has the source's sets and nodes. */
@@ -188,45 +303,23 @@ run_restore(const ManagerConfig *cfg, PGconn *meta, const char *job_id, const ch
             rc = pick_ports(cfg, meta, node_count(&src), &base_port, err);
     }
     if (rc == 0)
-    {
-        o.dir = dir;
-        o.base_port = base_port;
-        log_info("restore of cluster %s into %s: %s, ports from %d", cluster, to, dir, base_port);
-        char *text = xprintf("restoring into %s, ports from %d: primaries to the CP, standbys, compute nodes, "
-                             "in-doubt transactions", dir, base_port);
-        phase(job_id, text);
-        free(text);
-        rc = cluster_restore_json(&o, result, err);
-    }
-    /* Registered in the manager's catalog as it is in the new cluster's own. */
-    json_object *tj;
-    if (rc == 0 && json_object_object_get_ex(*result, "topology", &tj))
-    {
-        Topology t;
-        phase(job_id, "registering the new cluster in the manager's catalog");
-        rc = topology_from_json(json_object_to_json_string(tj), "the restored cluster's topology", &t, err);
-        if (rc == 0)
-        {
-            rc = topology_save(meta, &t, err);
-            topology_free(&t);
-        }
-        if (rc != 0)
-            error_prefix(err, "cluster %s was restored into %s (running, ports from %d) but registering it in the "
-                              "manager's catalog failed: ", cluster, to, base_port);
-    }
-    if (rc == 0)
+        rc = restore_and_register(meta, job_id, req, &o, dir, base_port, result, err);
+    if (rc == 0 && !placed)
     {
         json_object_object_add(*result, "dir", json_object_new_string(dir));
         json_object_object_add(*result, "base_port", json_object_new_int(base_port));
     }
-    else
+    else if (rc != 0)
     {
         json_object_put(*result);
         *result = NULL;
     }
+    free(used);
+    PQclear(used_rows);
     if (have_src)
         topology_free(&src);
     free(dir);
     target_free(&o.target);
+    free(o.sets);
     return rc;
 }

@@ -4,10 +4,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/jobs.h"
+#include "catalog/policies.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "manager/manager.h"
+#include "nodemgr/nodemgr.h"
 
 static const char usage_text[] =
     "usage: strata cluster-manager --config FILE\n"
@@ -26,6 +29,7 @@ run(const char *config)
     Error err;
     if (manager_config_load(config, &m.cfg, &err) != 0)
         return cli_fail(&err);
+    nodemgr_client_tls(m.cfg.node_ca_file, m.cfg.tls_cert, m.cfg.tls_key);
     /* Before any thread exists, so that every thread inherits the mask and
      * the signals reach manager_serve's sigwait only. */
     sigset_t set;
@@ -34,20 +38,28 @@ run(const char *config)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    pthread_mutex_init(&m.meta_lock, NULL);
+    pthread_mutex_init(&m.admit_lock, NULL);
+    meta_conns_init(&m.conns, m.cfg.meta_conn);
+    cp_cache_init(&m.cps);
     int rc = 0;
     m.meta = catalog_connect(m.cfg.meta_conn, false, &err);
     if (!m.meta)
         rc = -1;
     long recovered = 0;
     if (rc == 0)
-        rc = jobs_ensure(m.meta, &err);
+        rc = catalog_jobs_ensure(m.meta, &err);
     if (rc == 0)
-        rc = policies_ensure(m.meta, &err);
+        rc = catalog_policies_ensure(m.meta, &err);
     if (rc == 0)
-        rc = jobs_recover(m.meta, &recovered, &err);
+        rc = catalog_jobs_fail_running(m.meta, "cluster manager restarted while the job was running", &recovered, &err);
     if (rc == 0 && recovered > 0)
         log_warn("%ld job(s) were running when the cluster manager stopped: marked failed", recovered);
+    if (rc == 0)
+    {
+        /* The startup connection serves requests from now on. */
+        meta_conns_give(&m.conns, m.meta);
+        m.meta = NULL;
+    }
     if (rc == 0)
         rc = pool_open(m.cfg.pool, &m.pool, &err);
     if (rc == 0)
@@ -59,8 +71,10 @@ run(const char *config)
     scheduler_stop(&m.scheduler);
     jobs_stop(&m.jobs);
     pool_close(m.pool);
+    cp_cache_free(&m.cps);
     PQfinish(m.meta);
-    pthread_mutex_destroy(&m.meta_lock);
+    meta_conns_close(&m.conns);
+    pthread_mutex_destroy(&m.admit_lock);
     manager_config_free(&m.cfg);
     return rc == 0 ? 0 : cli_fail(&err);
 }

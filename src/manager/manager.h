@@ -14,10 +14,16 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "consistency/cp_cache.h"
 #include "daemon/daemon.h"
+#include "manager/meta_conns.h"
 #include "pool/pool.h"
+#include "restore/placement.h"
 
 #define MANAGER_BODY_MAX DAEMON_BODY_MAX
+/* Connections are served by this many threads: a slow request (a pool
+ * listing, a CP) does not hold the others. */
+#define MANAGER_HTTP_THREADS 8
 
 typedef struct ManagerConfig
 {
@@ -48,6 +54,13 @@ typedef struct ManagerConfig
     size_t n_node_managers;
     char *node_token;
     size_t node_token_len;
+    /* The hosts among them that restores may place new clusters on (a
+     * node manager given "data_root" and "ports"); hba empty. */
+    Placement resources;
+    /* "node_ca_file": the CA that signs the node managers' certificates
+     * (https:// node managers are verified against it; absent: the
+     * system's CAs). The manager presents its tls_cert to them. */
+    char *node_ca_file;
 } ManagerConfig;
 
 /* The job runner: one worker thread that takes queued jobs from
@@ -85,12 +98,17 @@ typedef struct Scheduler
 typedef struct Manager
 {
     ManagerConfig cfg;
-    /* The request handlers' connection. libmicrohttpd runs them on its one
-     * internal thread, but the lock keeps that an assumption of this file
-     * only. */
-    pthread_mutex_t meta_lock;
-    PGconn *meta;
+    /* The request handlers' metadata connections, one per request in
+     * flight (api.c; the server runs requests on a pool of threads). */
+    MetaConns conns;
+    /* Requests that change state (not GET) are admitted one at a time:
+     * their check-then-create steps stay atomic (api.c). */
+    pthread_mutex_t admit_lock;
+    PGconn *meta;        /* startup's connection: schema, recovery */
     Pool *pool;
+    /* The clusters' CPs between requests: a window, CP or backups request
+     * lists the CP objects and reads only the new ones (api_pool.c, metrics.c). */
+    CpCache cps;
     JobRunner jobs;
     Scheduler scheduler;
 } Manager;
@@ -102,21 +120,14 @@ void manager_config_free(ManagerConfig *c);
 bool manager_auth_ok(const ManagerConfig *c, const char *authorization);
 
 /* jobs.c */
-int jobs_ensure(PGconn *meta, Error *err);
-/* Fails every job left 'running' by a previous instance; *n how many. */
-int jobs_recover(PGconn *meta, long *n, Error *err);
-int job_create(PGconn *meta, const char *cluster, const char *kind, json_object *params, int64_t *id, Error *err);
-/* *out: the job as JSON, or NULL if there is no such job. */
-int job_get(PGconn *meta, int64_t id, json_object **out, Error *err);
-/* Every job, newest first (at most `limit`). NULL on error. */
-json_object *jobs_list(PGconn *meta, int limit, Error *err);
-/* state -> count as a JSON object. NULL on error. */
-json_object *jobs_count_by_state(PGconn *meta, Error *err);
 /* Records a running job's progress (any JSON object, e.g. per replica set
  * bytes done/total, node, state) in strata.jobs.progress, replacing the
  * previous one. Callable from any thread while the job runner runs; a
  * failure is logged, never fatal to the job. */
 void job_progress_update(const char *job_id, json_object *progress);
+/* job_progress.c: where it connects (jobs_start), and the end (jobs_stop). */
+void job_progress_start(const char *meta_conn);
+void job_progress_stop(void);
 int jobs_start(JobRunner *r, const ManagerConfig *cfg, Error *err);
 void jobs_wake(JobRunner *r);
 /* POST /api/v1/jobs/{id}/cancel: a queued job is cancelled at once (200),
@@ -146,25 +157,36 @@ int scheduler_start(Scheduler *s, const ManagerConfig *cfg, JobRunner *jobs, Err
 /* Stops the thread (a CP in progress ends first, bounded by its timeout). */
 void scheduler_stop(Scheduler *s);
 
-/* policy.c: backup policies (strata.policies) and their retention. */
-int policies_ensure(PGconn *meta, Error *err);
+/* policy.c: backup policies (catalog/policies.h) and their retention. */
 /* "HH:MM-HH:MM" (UTC) into minutes of the day. */
 int policy_window_parse(const char *text, int *start_min, int *end_min, Error *err);
 /* Is a policy due at `now`: a period since its last run, or inside its
  * daily window and not yet run in this occurrence of it. */
 bool policy_due(int64_t period, const char *window, bool ran, double last_run, time_t now);
-/* The "expire" job: the policy's retention (params keep_last / keep_days,
- * shard) applied with expire_run(); *result is its report. */
+/* The "expire" job: the policy's retention (params "request": an expire
+ * request of request/expire_request.h, the cluster the job's) applied with
+ * expire_run(); *result is its report. */
 int run_expire(const ManagerConfig *cfg, const char *cluster, json_object *params, json_object **result, Error *err);
 
-/* api.c: one request, already authenticated. Returns the HTTP status and
- * the response (JSON, or text for /metrics) in *body, *content_type. */
+/* api.c: one request, already authenticated, routed to its handler
+ * (api_handlers.h). Returns the HTTP status and the response (JSON, or
+ * text for /metrics) in *body, *content_type. */
 typedef HttpResponse ApiResponse;
 void api_handle(Manager *m, const char *method, const char *url, const char *body, size_t body_len,
                 ApiResponse *out);
-/* The handlers' metadata connection, reconnected after a lost one; NULL
- * with a 503 in *out when the database does not answer. */
+/* A job's log (job_log.c): the table, the capture around a job's run,
+ * GET /api/v1/jobs/{id}/log. */
+void job_log_begin(long long id);
+void job_log_end(PGconn *c, long long id);
+void job_log_get(Manager *m, long long id, ApiResponse *out);
+/* GET /api/v1/node-managers (node_health.c). */
+void node_managers_health(Manager *m, ApiResponse *out);
+/* The handlers' metadata connection (api_conn.c): the request's own,
+ * reconnected after a lost one; NULL with a 503 in *out when the database
+ * does not answer. */
 PGconn *api_meta_conn(Manager *m, ApiResponse *out);
+/* At the end of a request: its connection back to m->conns (api_conn.c). */
+void api_meta_conn_release(Manager *m);
 /* A 500 naming `what` and the connection's last error. */
 void api_db_error(ApiResponse *out, PGconn *c, const char *what);
 /* policy.c: the policy endpoints (the cluster is known to be registered). */

@@ -8,6 +8,8 @@
 
 #include "backup/cluster_backup.h"
 #include "cluster/topology.h"
+#include "catalog/clusters.h"
+#include "catalog/jobs.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "consistency/cp_store.h"
@@ -114,13 +116,15 @@ metrics_render(Manager *m)
 
     buffer_appendf(&b, "# HELP strata_up 1 when the cluster manager reaches its metadata database.\n"
                        "# TYPE strata_up gauge\n");
-    if (PQstatus(m->meta) != CONNECTION_OK)
-        PQreset(m->meta);
-    bool up = PQstatus(m->meta) == CONNECTION_OK;
+    /* The request's own connection (api.c); down: strata_up 0, no more. */
+    ApiResponse down = {0};
+    PGconn *meta = api_meta_conn(m, &down);
+    free(down.body);
+    bool up = meta != NULL;
     buffer_appendf(&b, "strata_up %d\n", up ? 1 : 0);
 
     buffer_appendf(&b, "# HELP strata_jobs Cluster manager jobs by state.\n# TYPE strata_jobs gauge\n");
-    json_object *counts = up ? jobs_count_by_state(m->meta, &err) : NULL;
+    json_object *counts = up ? catalog_jobs_count_by_state(meta, &err) : NULL;
     if (counts)
     {
         json_object_object_foreach(counts, state, count)
@@ -128,21 +132,21 @@ metrics_render(Manager *m)
         json_object_put(counts);
     }
 
-    PGresult *r = up ? PQexec(m->meta, "SELECT name FROM strata.clusters ORDER BY name") : NULL;
-    for (int i = 0; r && PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+    PGresult *r = up ? catalog_cluster_names(meta, &err) : NULL;
+    for (int i = 0; r && i < PQntuples(r); i++)
     {
         const char *cluster = PQgetvalue(r, i, 0);
         backup_ages(m, &ages, cluster, now);
         ConsistencyPoint *cps;
         size_t n;
-        if (cp_list_pool(m->pool, cluster, &cps, &n, &err) == 0)
+        if (cp_cache_list(&m->cps, m->pool, cluster, &cps, &n, &err) == 0)
         {
             if (n > 0)
                 buffer_appendf(&pause, "strata_cp_pause_ms{cluster=\"%s\"} %.3f\n", cluster, cps[n - 1].pause_ms);
             cp_list_free(cps, n);
         }
         Topology t;
-        if (topology_load(m->meta, cluster, &t, &err) == 0)
+        if (topology_load(meta, cluster, &t, &err) == 0)
         {
             archive_lag(&lag, &failed, cluster, &t.meta);
             for (size_t k = 0; k < t.nshards; k++)

@@ -9,53 +9,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalog/policies.h"
 #include "cluster/topology.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "expire/expire.h"
 #include "manager/manager.h"
 
-static const char policies_sql[] =
-    "SET client_min_messages = warning;\n"
-    "CREATE TABLE IF NOT EXISTS strata.policies (\n"
-    "    id bigserial PRIMARY KEY,\n"
-    "    cluster text NOT NULL,\n"
-    "    shard text,\n"   /* NULL: the whole cluster */
-    "    kind text NOT NULL DEFAULT 'backup' CHECK (kind = 'backup'),\n"
-    /* 'full' only: there are no incremental backups yet */
-    "    type text NOT NULL DEFAULT 'full' CHECK (type = 'full'),\n"
-    "    period_seconds integer CHECK (period_seconds > 0),\n"
-    "    daily_window text,\n"   /* 'HH:MM-HH:MM' UTC */
-    "    keep_last integer CHECK (keep_last > 0),\n"
-    "    keep_days integer CHECK (keep_days > 0),\n"
-    "    enabled boolean NOT NULL DEFAULT true,\n"
-    "    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
-    "    last_run_at timestamptz,\n"
-    "    CHECK ((period_seconds IS NULL) <> (daily_window IS NULL)),\n"
-    "    CHECK (keep_last IS NULL OR keep_days IS NULL)\n"
-    ");\n";
-
-#define POLICY_COLUMNS                                                                                  \
-    "id, cluster, shard, kind, type, period_seconds, daily_window, keep_last, keep_days, enabled, "      \
-    "created_at::text, last_run_at::text, extract(epoch FROM last_run_at)"
-
 #define PERIOD_MAX (366 * 86400)
-
-int
-policies_ensure(PGconn *meta, Error *err)
-{
-    PGresult *r = PQexec(meta, policies_sql);
-    int rc = 0;
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-    {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s", PQerrorMessage(meta));
-        msg[strcspn(msg, "\n")] = '\0';
-        rc = error_set(err, "creating strata.policies: %s", msg);
-    }
-    PQclear(r);
-    return rc;
-}
 
 int
 policy_window_parse(const char *text, int *start_min, int *end_min, Error *err)
@@ -97,51 +58,19 @@ policy_due(int64_t period, const char *window, bool ran, double last_run, time_t
     return !ran || last_run < (double) opened;
 }
 
-static json_object *
-policy_row(PGresult *r, int i)
-{
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(strtoll(PQgetvalue(r, i, 0), NULL, 10)));
-    json_object_object_add(o, "cluster", json_object_new_string(PQgetvalue(r, i, 1)));
-    json_object_object_add(o, "shard", PQgetisnull(r, i, 2) ? NULL : json_object_new_string(PQgetvalue(r, i, 2)));
-    json_object_object_add(o, "kind", json_object_new_string(PQgetvalue(r, i, 3)));
-    json_object_object_add(o, "type", json_object_new_string(PQgetvalue(r, i, 4)));
-    json_object_object_add(o, "period_seconds",
-                           PQgetisnull(r, i, 5) ? NULL : json_object_new_int64(atoll(PQgetvalue(r, i, 5))));
-    json_object_object_add(o, "window", PQgetisnull(r, i, 6) ? NULL : json_object_new_string(PQgetvalue(r, i, 6)));
-    json_object_object_add(o, "keep_last", PQgetisnull(r, i, 7) ? NULL : json_object_new_int(atoi(PQgetvalue(r, i, 7))));
-    json_object_object_add(o, "keep_days", PQgetisnull(r, i, 8) ? NULL : json_object_new_int(atoi(PQgetvalue(r, i, 8))));
-    json_object_object_add(o, "enabled", json_object_new_boolean(!strcmp(PQgetvalue(r, i, 9), "t")));
-    json_object_object_add(o, "created_at", json_object_new_string(PQgetvalue(r, i, 10)));
-    json_object_object_add(o, "last_run_at",
-                           PQgetisnull(r, i, 11) ? NULL : json_object_new_string(PQgetvalue(r, i, 11)));
-    return o;
-}
-
-/* ---- API ---- */
-
-
-
-
 void
 policy_api_list(Manager *m, const char *cluster, ApiResponse *out)
 {
     PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
-    const char *p[1] = {cluster};
-    PGresult *r = PQexecParams(c, "SELECT " POLICY_COLUMNS " FROM strata.policies WHERE cluster = $1 ORDER BY id", 1,
-                               NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    Error err;
+    json_object *a = catalog_policies_list(c, cluster, &err);
+    if (!a)
     {
-        api_db_error(out, c, "listing policies");
-        PQclear(r);
+        http_error(out, 500, "%s", err.msg);
         return;
     }
-    json_object *a = json_object_new_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_object_array_add(a, policy_row(r, i));
-    PQclear(r);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "cluster", json_object_new_string(cluster));
     json_object_object_add(o, "policies", a);
@@ -268,21 +197,18 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
     snprintf(ps, sizeof(ps), "%ld", period);
     snprintf(kl, sizeof(kl), "%ld", keep_last);
     snprintf(kd, sizeof(kd), "%ld", keep_days);
-    const char *p[7] = {cluster, shard, has_period ? ps : NULL, window, has_last ? kl : NULL, has_days ? kd : NULL,
-                        enabled ? "true" : "false"};
-    PGresult *r = PQexecParams(c,
-                               "INSERT INTO strata.policies (cluster, shard, period_seconds, daily_window, keep_last, "
-                               "keep_days, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " POLICY_COLUMNS,
-                               7, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        api_db_error(out, c, "recording the policy");
+    CatalogPolicyNew row = {.cluster = cluster, .shard = shard, .period_seconds = has_period ? ps : NULL,
+                            .daily_window = window, .keep_last = has_last ? kl : NULL,
+                            .keep_days = has_days ? kd : NULL, .enabled = enabled};
+    json_object *o;
+    if (catalog_policy_insert(c, &row, &o, &err) != 0)
+        http_error(out, 500, "%s", err.msg);
     else
     {
-        json_object *o = policy_row(r, 0);
-        log_info("policy %s of cluster %s created", PQgetvalue(r, 0, 0), cluster);
+        log_info("policy %lld of cluster %s created", (long long) json_object_get_int64(json_object_object_get(o, "id")),
+                 cluster);
         http_reply(out, 201, o);
     }
-    PQclear(r);
 }
 
 static int
@@ -298,43 +224,83 @@ policy_id(const char *id, long *n, ApiResponse *out)
 }
 
 /* {"enabled": false} pauses a policy (no new backups; the retention of
- * its backups that already succeeded is still applied). */
+ * its backups that already succeeded is still applied). The schedule
+ * (period_seconds or window, which replaces the other) and the retention
+ * (keep_last or keep_days, which replaces the other; null for both: keep
+ * everything) can be changed too; a member not given stays as it is. */
 void
 policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out)
 {
     long n;
     if (policy_id(id, &n, out) != 0)
         return;
-    json_object *ev = NULL;
+    static const char *const known[] = {"enabled", "period_seconds", "window", "keep_last", "keep_days", NULL};
+    bool any = false;
     json_object_object_foreach(body, key, val)
     {
-        if (strcmp(key, "enabled"))
+        (void) val;
+        bool ok = false;
+        for (int i = 0; known[i]; i++)
+            ok = ok || !strcmp(known[i], key);
+        if (!ok)
         {
-            http_error(out, 400, "unknown member \"%s\" (only \"enabled\" can be changed)", key);
+            http_error(out, 400, "unknown member \"%s\" (a policy's enabled, period_seconds or window, keep_last or "
+                                "keep_days can be changed)", key);
             return;
         }
-        ev = val;
+        any = true;
     }
-    if (!ev || !json_object_is_type(ev, json_type_boolean))
+    json_object *ev = NULL;
+    if (json_object_object_get_ex(body, "enabled", &ev) && !json_object_is_type(ev, json_type_boolean))
     {
-        http_error(out, 400, "\"enabled\" (true or false) is required");
+        http_error(out, 400, "\"enabled\" must be true or false");
         return;
     }
+    const char *window;
+    long period = 0, keep_last = 0, keep_days = 0;
+    bool has_period, has_last, has_days;
+    if (body_str(body, "window", &window, out) ||
+        body_int(body, "period_seconds", 1, PERIOD_MAX, &period, &has_period, out) ||
+        body_int(body, "keep_last", 1, 100000, &keep_last, &has_last, out) ||
+        body_int(body, "keep_days", 1, 36500, &keep_days, &has_days, out))
+        return;
+    Error err;
+    int ws, we;
+    bool retention = json_object_object_get_ex(body, "keep_last", NULL) ||
+                     json_object_object_get_ex(body, "keep_days", NULL);
+    if (!any)
+        http_error(out, 400, "nothing to change: give enabled, period_seconds or window, keep_last or keep_days");
+    else if (has_period && window)
+        http_error(out, 400, "the schedule: give \"period_seconds\" or \"window\", not both");
+    else if (window && policy_window_parse(window, &ws, &we, &err) != 0)
+        http_error(out, 400, "\"window\": %s", err.msg);
+    else if (has_last && has_days)
+        http_error(out, 400, "the retention: give \"keep_last\" or \"keep_days\", not both");
+    if (out->status)
+        return;
     PGconn *c = api_meta_conn(m, out);
     if (!c)
         return;
-    char ids[32];
+    char ids[32], ps[32], kl[32], kd[32];
     snprintf(ids, sizeof(ids), "%ld", n);
-    const char *p[2] = {ids, json_object_get_boolean(ev) ? "true" : "false"};
-    PGresult *r = PQexecParams(c, "UPDATE strata.policies SET enabled = $2 WHERE id = $1 RETURNING " POLICY_COLUMNS, 2,
-                               NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        api_db_error(out, c, "changing the policy");
-    else if (PQntuples(r) == 0)
+    snprintf(ps, sizeof(ps), "%ld", period);
+    snprintf(kl, sizeof(kl), "%ld", keep_last);
+    snprintf(kd, sizeof(kd), "%ld", keep_days);
+    bool schedule = has_period || window;
+    CatalogPolicyChange ch = {.enabled = ev ? (json_object_get_boolean(ev) ? "true" : "false") : NULL,
+                              .set_schedule = schedule, .period_seconds = has_period ? ps : NULL,
+                              .daily_window = window, .set_retention = retention,
+                              .keep_last = has_last ? kl : NULL, .keep_days = has_days ? kd : NULL};
+    json_object *row;
+    if (catalog_policy_update(c, ids, &ch, &row, &err) != 0)
+        http_error(out, 500, "%s", err.msg);
+    else if (!row)
         http_error(out, 404, "there is no policy %s", ids);
     else
-        http_reply(out, 200, policy_row(r, 0));
-    PQclear(r);
+    {
+        log_info("policy %s changed", ids);
+        http_reply(out, 200, row);
+    }
 }
 
 void
@@ -348,21 +314,20 @@ policy_api_delete(Manager *m, const char *id, ApiResponse *out)
         return;
     char ids[32];
     snprintf(ids, sizeof(ids), "%ld", n);
-    const char *p[1] = {ids};
-    PGresult *r = PQexecParams(c, "DELETE FROM strata.policies WHERE id = $1 RETURNING cluster", 1, NULL, p, NULL,
-                               NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        api_db_error(out, c, "deleting the policy");
-    else if (PQntuples(r) == 0)
+    Error err;
+    char *of_cluster;
+    if (catalog_policy_delete(c, ids, &of_cluster, &err) != 0)
+        http_error(out, 500, "%s", err.msg);
+    else if (!of_cluster)
         http_error(out, 404, "there is no policy %s", ids);
     else
     {
-        log_info("policy %s of cluster %s deleted", ids, PQgetvalue(r, 0, 0));
+        log_info("policy %s of cluster %s deleted", ids, of_cluster);
+        free(of_cluster);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "deleted", json_object_new_int64(n));
         http_reply(out, 200, o);
     }
-    PQclear(r);
 }
 
 /* ---- the "expire" job ---- */
@@ -370,17 +335,24 @@ policy_api_delete(Manager *m, const char *id, ApiResponse *out)
 int
 run_expire(const ManagerConfig *cfg, const char *cluster, json_object *params, json_object **result, Error *err)
 {
-    ExpireOptions o = {0};
-    o.pool = cfg->pool;
-    o.cluster = cluster;
+    /* params: {"policy", "after_job", "request": an expire request}
+     * (scheduler.c); the request goes through the codec strict, as
+     * `strata expire`'s flags do. */
+    json_object *body = NULL;
+    if (params)
+        json_object_object_get_ex(params, "request", &body);
+    ExpireRequest req;
+    expire_request_init(&req);
+    *result = NULL;
+    if (expire_request_from_json(body, &req, err) != 0 || expire_request_set_flag(&req, "cluster", cluster, err) != 0 ||
+        expire_request_validate(&req, EXPIRE_AT_MANAGER, err) != 0)
+    {
+        expire_request_free(&req);
+        return error_prefix(err, "expire job of cluster %s: ", cluster);
+    }
+    ExpireOptions o;
+    expire_options_from_request(&o, &req, cfg->pool);
     o.meta_conn = cfg->meta_conn;
-    json_object *v;
-    if (params && json_object_object_get_ex(params, "shard", &v) && json_object_is_type(v, json_type_string))
-        o.shard = json_object_get_string(v);
-    if (params && json_object_object_get_ex(params, "keep_last", &v))
-        o.keep = json_object_get_int(v);
-    if (params && json_object_object_get_ex(params, "keep_days", &v))
-        o.keep_days = json_object_get_int(v);
     json_object *report;
     int rc = expire_run(&o, &report, err);
     if (rc == 0)
@@ -391,5 +363,6 @@ run_expire(const ManagerConfig *cfg, const char *cluster, json_object *params, j
         log_info("expire of cluster %s: %zu backup(s) and %zu consistency point(s) removed", cluster, nb, nc);
     }
     *result = report;
+    expire_request_free(&req);
     return rc;
 }

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
+#include "catalog/clusters.h"
+#include "catalog/jobs.h"
+#include "catalog/policies.h"
 #include "cluster/topology.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -112,14 +115,30 @@ exec_simple(PGconn *c, const char *sql)
 static bool
 insert_job(PGconn *c, const char *cluster, const char *kind, json_object *params, char out_id[32])
 {
-    const char *p[3] = {cluster, kind, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN)};
-    PGresult *r = PQexecParams(c, "INSERT INTO strata.jobs (cluster, kind, params) VALUES ($1, $2, $3) RETURNING id", 3,
-                               NULL, p, NULL, NULL, 0);
-    bool ok = sql_ok(c, r, PGRES_TUPLES_OK, "queueing a job");
-    if (ok)
-        snprintf(out_id, 32, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return ok;
+    int64_t id;
+    Error err;
+    if (catalog_job_insert(c, cluster, kind, params, &id, &err) != 0)
+    {
+        log_error("scheduler: queueing a job: %s", err.msg);
+        return false;
+    }
+    snprintf(out_id, 32, "%lld", (long long) id);
+    return true;
+}
+
+/* The expire request (request/expire_request.h) of a policy's row: its
+ * shard, and keep_last (as the request's keep) or keep_days. */
+static json_object *
+policy_expire_request(PGresult *r, bool has_shard)
+{
+    json_object *req = json_object_new_object();
+    if (has_shard)
+        json_object_object_add(req, "shard", json_object_new_string(PQgetvalue(r, 0, 1)));
+    if (!PQgetisnull(r, 0, 4))
+        json_object_object_add(req, "keep", json_object_new_int(atoi(PQgetvalue(r, 0, 4))));
+    else
+        json_object_object_add(req, "keep_days", json_object_new_int(atoi(PQgetvalue(r, 0, 5))));
+    return req;
 }
 
 /* One policy, in one transaction (the row locked): queue its expire job
@@ -129,22 +148,12 @@ static bool
 policy_tick(PGconn *c, const char *policy_id)
 {
     exec_simple(c, "BEGIN");
-    const char *p[1] = {policy_id};
-    PGresult *r = PQexecParams(c,
-                               "SELECT cluster, shard, period_seconds, daily_window, keep_last, keep_days, "
-                               "last_run_at IS NOT NULL, coalesce(extract(epoch FROM last_run_at), 0), "
-                               "extract(epoch FROM clock_timestamp()), "
-                               "EXISTS (SELECT 1 FROM strata.jobs WHERE params->>'policy' = $1::text "
-                               "        AND state IN ('queued', 'running')), "
-                               "(SELECT max(j.id) FROM strata.jobs j WHERE j.kind = 'backup' "
-                               "        AND j.state = 'succeeded' AND j.params->>'policy' = $1::text "
-                               "        AND NOT EXISTS (SELECT 1 FROM strata.jobs e WHERE e.kind = 'expire' "
-                               "            AND e.params->>'policy' = $1::text "
-                               "            AND (e.params->>'after_job')::bigint >= j.id)), enabled "
-                               "FROM strata.policies WHERE id = $1::bigint FOR UPDATE",
-                               1, NULL, p, NULL, NULL, 0);
+    Error err;
+    PGresult *r = catalog_policy_lock_for_tick(c, policy_id, &err);
     bool queued = false;
-    if (!sql_ok(c, r, PGRES_TUPLES_OK, "reading a policy") || PQntuples(r) == 0 || !strcmp(PQgetvalue(r, 0, 9), "t"))
+    if (!r)
+        log_error("scheduler: %s", err.msg);
+    if (!r || PQntuples(r) == 0 || !strcmp(PQgetvalue(r, 0, 9), "t"))
     {
         PQclear(r);
         exec_simple(c, "ROLLBACK");
@@ -162,10 +171,7 @@ policy_tick(PGconn *c, const char *policy_id)
     if (retention && !PQgetisnull(r, 0, 10))
     {
         json_object_object_add(params, "after_job", json_object_new_int64(atoll(PQgetvalue(r, 0, 10))));
-        if (!PQgetisnull(r, 0, 4))
-            json_object_object_add(params, "keep_last", json_object_new_int(atoi(PQgetvalue(r, 0, 4))));
-        else
-            json_object_object_add(params, "keep_days", json_object_new_int(atoi(PQgetvalue(r, 0, 5))));
+        json_object_object_add(params, "request", policy_expire_request(r, has_shard));
         kind = "expire";
         queued = insert_job(c, cluster, kind, params, job);
     }
@@ -182,10 +188,9 @@ policy_tick(PGconn *c, const char *policy_id)
             queued = insert_job(c, cluster, kind, params, job);
             if (queued)
             {
-                PGresult *u = PQexecParams(c, "UPDATE strata.policies SET last_run_at = clock_timestamp() WHERE id = $1",
-                                           1, NULL, p, NULL, NULL, 0);
-                queued = sql_ok(c, u, PGRES_COMMAND_OK, "recording the policy's run");
-                PQclear(u);
+                queued = catalog_policy_mark_run(c, policy_id, &err) == 0;
+                if (!queued)
+                    log_error("scheduler: %s", err.msg);
             }
         }
     }
@@ -208,10 +213,11 @@ static bool
 run_policies(PGconn *c)
 {
     /* Disabled ones too: the retention of their finished backups applies. */
-    PGresult *r = PQexec(c, "SELECT id FROM strata.policies ORDER BY id");
-    if (!sql_ok(c, r, PGRES_TUPLES_OK, "listing policies"))
+    Error err;
+    PGresult *r = catalog_policy_ids(c, &err);
+    if (!r)
     {
-        PQclear(r);
+        log_error("scheduler: %s", err.msg);
         return false;
     }
     bool queued = false;
@@ -261,10 +267,11 @@ run_cp_schedule(Scheduler *s, PGconn *c, Pool *pool, CpClock **clocks, size_t *n
 {
     if (s->cfg->cp_every_default <= 0 && s->cfg->ncp_every == 0)
         return;
-    PGresult *r = PQexec(c, "SELECT name FROM strata.clusters ORDER BY name");
-    if (!sql_ok(c, r, PGRES_TUPLES_OK, "listing clusters for the CP schedule"))
+    Error list_err;
+    PGresult *r = catalog_cluster_names(c, &list_err);
+    if (!r)
     {
-        PQclear(r);
+        log_error("scheduler: %s for the CP schedule", list_err.msg);
         return;
     }
     for (int i = 0; i < PQntuples(r); i++)
@@ -321,6 +328,7 @@ scheduler_main(void *arg)
     Scheduler *s = arg;
     PGconn *c = NULL;
     Pool *pool = NULL;
+    log_set_tag("scheduler");
     CpClock *clocks = NULL;
     size_t nclocks = 0;
     bool unreachable = false;

@@ -2,6 +2,8 @@
  *   {"listen": "127.0.0.1:8081", "token_file": "/etc/strata/node.token",
  *    "pool": "/var/lib/strata/pool", "pg_bin": "/usr/lib/postgresql/15/bin", "max_rate": "50M",
  *    "tls_cert": "/etc/strata/node.pem", "tls_key": "/etc/strata/node.key",
+ *    "tls_client_ca": "/etc/strata/ca.pem" (the cluster manager's certificate must be signed by it),
+ *    "key_file": "/etc/strata/pool.key" (or "passphrase_file": a keyed pool's key),
  *    "instances": [{"name": "shard1-s1", "pgdata": "/d/s1", "pg_conn": "host=... port=..."}]} */
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,14 @@ nodemgr_config_load(const char *path, NodeManagerConfig *c, Error *err)
     if (rc == 0)
         rc = config_get_string(o, "pool", path, true, &c->pool, err);
     if (rc == 0)
+        rc = config_pool_key(o, path, err);
+    if (rc == 0)
         rc = config_tls(o, path, &c->tls_cert, &c->tls_key, err);
+    if (rc == 0)
+        rc = config_pem_file(o, "tls_client_ca", path, &c->tls_client_ca, err);
+    if (rc == 0 && c->tls_client_ca && !c->tls_cert)
+        rc = error_set(err, "%s: \"tls_client_ca\" needs \"tls_cert\" and \"tls_key\" (client certificates are TLS)",
+                       path);
     if (rc == 0)
         rc = config_get_string(o, "pg_bin", path, false, &c->pg_bin, err);
     if (rc == 0)
@@ -99,6 +108,7 @@ nodemgr_config_free(NodeManagerConfig *c)
     free(c->pg_bin);
     free(c->tls_cert);
     secret_free(c->tls_key);
+    free(c->tls_client_ca);
     for (size_t i = 0; i < c->ninstances; i++)
     {
         free(c->instances[i].name);

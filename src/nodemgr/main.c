@@ -46,6 +46,7 @@ run(const char *config)
         .token_len = nm.cfg.token_len,
         .tls_cert = nm.cfg.tls_cert,
         .tls_key = nm.cfg.tls_key,
+        .tls_client_ca = nm.cfg.tls_client_ca,
         .handle = nodemgr_api_handle,
         .ctx = &nm,
     };

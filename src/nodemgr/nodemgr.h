@@ -36,6 +36,7 @@ typedef struct NodeManagerConfig
     char *pool;
     char *tls_cert;           /* PEM contents (not paths) or NULL: HTTPS when set */
     char *tls_key;
+    char *tls_client_ca;      /* PEM or NULL: the cluster manager must show a certificate it signed */
     char *pg_bin;             /* pg_ctl's directory, or NULL: found like restore does */
     /* A cap on every backup's read rate on this host (bytes/s), 0: none;
      * a task's own max_rate can only be lower. */
@@ -91,6 +92,8 @@ void tasks_init(Tasks *t, const NodeManagerConfig *cfg);
 void tasks_shutdown(Tasks *t);
 /* Validates a request and starts it: 0 and *id, or -1 with *status (4xx/5xx) and err. */
 int task_submit(Tasks *t, json_object *request, int64_t *id, int *status, Error *err);
+/* task_submit's validation alone (nothing started): for the fuzz target. */
+int task_validate(const NodeManagerConfig *cfg, json_object *request, int *status, Error *err);
 /* The task as JSON, or NULL if unknown (forgotten or never created). */
 json_object *task_get(Tasks *t, int64_t id);
 /* Asks a running backup task to stop (it fails, removing what it wrote):
@@ -115,6 +118,10 @@ void nodemgr_api_handle(void *ctx, const char *method, const char *url, const ch
  * timed out, reset), err naming the node manager and the cause. */
 int nodemgr_call(const char *base_url, const char *token, const char *method, const char *path,
                  json_object *request, long *status, json_object **answer, Error *err);
+/* TLS of every call, set once before the first: the CA file that signs the
+ * node managers' certificates (NULL: the system's CAs) and the client
+ * certificate presented to them (PEM contents, or NULL). TLS 1.2 at least. */
+void nodemgr_client_tls(const char *ca_file, const char *cert_pem, const char *key_pem);
 
 /* The executor of cluster backups through node managers: node backups of
  * a standby on host H go to the node manager configured for H (hosts[i] ->

@@ -1,8 +1,9 @@
 /* The NodeExecutor of the cluster manager: a replica set's node backup is
  * sent as a task to the node manager of the standby's host, polled until
  * it ends, and its manifest read from the pool (the data went from the
- * node manager to the pool, never through here). A host without a node
- * manager is backed up in-process. */
+ * node manager to the pool, never through here). Only a node on this host
+ * (loopback) without a node manager is backed up in-process; another host
+ * without one is an error naming it. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "common/util.h"
 #include "nodemgr/nodemgr.h"
 #include "pool/manifest.h"
+#include "restore/placement.h"
 
 #define POLL_INTERVAL_MS 500
 /* Consecutive unanswered polls (about POLL_FAILURES_MAX * (interval +
@@ -77,6 +79,10 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
 {
     const NodeManagerDirectory *d = ex->arg;
     const char *url = nm_where(ex, t->node);
+    if (!url && !host_is_loopback(t->node->host))
+        return error_set(err, "backup of %s: host %s has no node manager registered with the cluster manager "
+                              "(\"node_managers\"): the cluster manager backs up only its own host's nodes "
+                              "in-process", t->node->name, t->node->host);
     if (!url)
     {
         BackupOptions o = *t->opt;

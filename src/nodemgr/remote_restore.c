@@ -1,8 +1,11 @@
 /* The RestoreExecutor of the cluster manager: a cluster restore's new
  * primaries (kind "restore") and standbys (kind "standby") are sent as
  * tasks to the node manager of the new node's host and polled until they
- * end; the data goes from the pool to that host, never through here. A
- * host without a node manager is restored in-process by cluster_restore. */
+ * end; the data goes from the pool to that host, never through here. So
+ * are a compute node's fresh instance (kind "init") and, after a failed
+ * restore, the stop and emptying of a new node (kind "discard"). Only a
+ * node on this host (loopback) may be restored in-process by
+ * cluster_restore; another host without a node manager is refused. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -97,6 +100,15 @@ settings_json(const char *const *settings, size_t n)
     return o;
 }
 
+static json_object *
+hba_json(const char *const *hba, size_t n)
+{
+    json_object *lines = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(lines, json_object_new_string(hba[i]));
+    return lines;
+}
+
 static int
 nm_restore(const RestoreExecutor *ex, const char *set, const TopoNode *node, const RestoreOptions *opt, Error *err)
 {
@@ -113,7 +125,11 @@ nm_restore(const RestoreExecutor *ex, const char *set, const TopoNode *node, con
     if (opt->target.text)
         json_object_object_add(target, "value", json_object_new_string(opt->target.text));
     json_object_object_add(req, "target", target);
+    if (opt->exclusive)   /* an exact cut stops before its LSN */
+        json_object_object_add(req, "exclusive", json_object_new_boolean(1));
     json_object_object_add(req, "settings", settings_json(opt->sets, opt->nsets));
+    if (opt->nhba)
+        json_object_object_add(req, "hba", hba_json(opt->hba, opt->nhba));
     if (opt->archive_node)
         json_object_object_add(req, "archive_node", json_object_new_string(opt->archive_node));
     json_object_object_add(req, "action", json_object_new_string(opt->action));
@@ -135,12 +151,45 @@ nm_standby(const RestoreExecutor *ex, const TopoNode *primary, const TopoNode *s
     json_object *req = json_object_new_object();
     json_object_object_add(req, "kind", json_object_new_string("standby"));
     json_object_object_add(req, "pgdata", json_object_new_string(standby->data_dir));
-    json_object_object_add(req, "primary_host", json_object_new_string(primary->host ? primary->host : "127.0.0.1"));
+    json_object_object_add(req, "primary_host", json_object_new_string(primary->host));
     json_object_object_add(req, "primary_port", json_object_new_int(primary->port));
     json_object_object_add(req, "port", json_object_new_int(standby->port));
     json_object_object_add(req, "settings", settings_json(settings, nsettings));
     char *what = xprintf("build of standby %s of %s (host %s)", standby->name, primary->name, standby->host);
     int rc = run_task(d, nm_where(ex, standby), req, what, err);
+    free(what);
+    json_object_put(req);
+    return rc;
+}
+
+static int
+nm_init(const RestoreExecutor *ex, const TopoNode *node, const char *sockdir, const char *const *hba, size_t nhba,
+        Error *err)
+{
+    const NodeManagerDirectory *d = ex->arg;
+    json_object *req = json_object_new_object();
+    json_object_object_add(req, "kind", json_object_new_string("init"));
+    json_object_object_add(req, "pgdata", json_object_new_string(node->data_dir));
+    json_object_object_add(req, "port", json_object_new_int(node->port));
+    json_object_object_add(req, "listen", json_object_new_string(node->host));
+    json_object_object_add(req, "socket_dir", json_object_new_string(sockdir));
+    json_object_object_add(req, "hba", hba_json(hba, nhba));
+    char *what = xprintf("fresh instance of %s (host %s)", node->name, node->host);
+    int rc = run_task(d, nm_where(ex, node), req, what, err);
+    free(what);
+    json_object_put(req);
+    return rc;
+}
+
+static int
+nm_discard(const RestoreExecutor *ex, const TopoNode *node, Error *err)
+{
+    const NodeManagerDirectory *d = ex->arg;
+    json_object *req = json_object_new_object();
+    json_object_object_add(req, "kind", json_object_new_string("discard"));
+    json_object_object_add(req, "pgdata", json_object_new_string(node->data_dir));
+    char *what = xprintf("discard of %s (host %s)", node->name, node->host);
+    int rc = run_task(d, nm_where(ex, node), req, what, err);
     free(what);
     json_object_put(req);
     return rc;
@@ -153,5 +202,7 @@ nodemgr_restore_executor_init(RestoreExecutor *ex, const NodeManagerDirectory *d
     ex->where = nm_where;
     ex->restore = nm_restore;
     ex->standby = nm_standby;
+    ex->init = nm_init;
+    ex->discard = nm_discard;
     ex->arg = (void *) dir;
 }

@@ -5,13 +5,32 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One half of an LSN: 1 to 8 hex digits, as PostgreSQL's pg_lsn reads it. */
+static bool
+lsn_half(const char *s, size_t n, uint32_t *out)
+{
+    if (n < 1 || n > 8)
+        return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++)
+    {
+        if (!isxdigit((unsigned char) s[i]))
+            return false;
+        int d = isdigit((unsigned char) s[i]) ? s[i] - '0' : (tolower((unsigned char) s[i]) - 'a' + 10);
+        v = (v << 4) | (uint32_t) d;
+    }
+    *out = v;
+    return true;
+}
+
 int
 lsn_parse(const char *text, Lsn *out, Error *err)
 {
-    unsigned int hi, lo;
-    int n = 0;
-    if (!text || sscanf(text, "%X/%X%n", &hi, &lo, &n) != 2 || text[n] != '\0' || !isxdigit((unsigned char) text[0]))
-        return error_set(err, "'%s' is not an LSN (expected the form 16/B374D848)", text ? text : "");
+    const char *slash = text ? strchr(text, '/') : NULL;
+    uint32_t hi, lo;
+    if (!slash || !lsn_half(text, (size_t) (slash - text), &hi) || !lsn_half(slash + 1, strlen(slash + 1), &lo))
+        return error_set(err, "'%.80s' is not an LSN (expected the form 16/B374D848: two hexadecimal numbers of 1 to "
+                              "8 digits)", text ? text : "");
     *out = ((uint64_t) hi << 32) | lo;
     return 0;
 }
@@ -20,6 +39,13 @@ void
 lsn_format(Lsn lsn, char out[32])
 {
     snprintf(out, 32, "%X/%X", (unsigned) (lsn >> 32), (unsigned) lsn);
+}
+
+bool
+wal_segment_size_valid(uint64_t seg_size)
+{
+    /* PostgreSQL: a power of two from 1 MB to 1 GB. */
+    return seg_size >= (UINT64_C(1) << 20) && seg_size <= (UINT64_C(1) << 30) && (seg_size & (seg_size - 1)) == 0;
 }
 
 void
@@ -71,7 +97,7 @@ wal_is_archivable_name(const char *name)
 bool
 wal_parse_segment_name(const char *name, uint64_t seg_size, uint32_t *tli, uint64_t *segno)
 {
-    if (strlen(name) < WAL_NAME_LEN || !all_hex(name, WAL_NAME_LEN))
+    if (strlen(name) < WAL_NAME_LEN || !all_hex(name, WAL_NAME_LEN) || !wal_segment_size_valid(seg_size))
         return false;
     unsigned t, log, seg;
     if (sscanf(name, "%08X%08X%08X", &t, &log, &seg) != 3)

@@ -15,6 +15,8 @@ void lsn_format(Lsn lsn, char out[32]);
 
 /* Segment number that holds `lsn`; segment file name for (timeline, segno). */
 static inline uint64_t wal_segno(Lsn lsn, uint64_t seg_size) { return lsn / seg_size; }
+/* A WAL segment size PostgreSQL can have: a power of two, 1 MB to 1 GB. */
+bool wal_segment_size_valid(uint64_t seg_size);
 void wal_segment_name(uint32_t tli, uint64_t segno, uint64_t seg_size, char out[WAL_NAME_LEN + 1]);
 /* Parses a 24-hex-digit segment name; false if it is not one. */
 bool wal_parse_segment_name(const char *name, uint64_t seg_size, uint32_t *tli, uint64_t *segno);

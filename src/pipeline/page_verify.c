@@ -115,7 +115,15 @@ static const StageOps page_verify_ops = {"page-verify", page_verify_write, page_
 Stage *
 stage_page_verify_new(int fd, uint32_t first_block, uint64_t start_lsn, PageErrors *errors, Stage *next)
 {
+    return stage_page_verify_at(fd, first_block, 0, start_lsn, errors, next);
+}
+
+Stage *
+stage_page_verify_at(int fd, uint32_t first_block, uint64_t file_offset, uint64_t start_lsn, PageErrors *errors,
+                     Stage *next)
+{
     PageVerifyStage *pv = xcalloc(1, sizeof(*pv));
+    pv->offset = file_offset;
     pv->base.ops = &page_verify_ops;
     pv->base.next = next;
     pv->fd = fd;

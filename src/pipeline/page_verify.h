@@ -25,6 +25,10 @@ typedef struct PageErrors
 /* `fd` is the open file (for the re-read); `first_block` is the block number
  * of the file's first page (segment number * blocks per segment). */
 Stage *stage_page_verify_new(int fd, uint32_t first_block, uint64_t start_lsn, PageErrors *errors, Stage *next);
+/* The same for bytes that start at `file_offset` of the file (a range of
+ * it, pool/manifest_ranges.c): a multiple of the page size. */
+Stage *stage_page_verify_at(int fd, uint32_t first_block, uint64_t file_offset, uint64_t start_lsn, PageErrors *errors,
+                            Stage *next);
 void page_errors_free(PageErrors *e);
 
 /* True for files that hold checksummed relation pages:

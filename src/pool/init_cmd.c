@@ -33,5 +33,12 @@ cmd_pool_init(int argc, char **argv)
     if (pool_init(co.pool, &err) != 0)
         return cli_fail(&err);
     log_info("created pool %s", co.pool);
+    if (co.json)
+    {
+        json_object *doc = json_object_new_object();
+        json_object_object_add(doc, "pool", json_object_new_string(co.pool));
+        json_object_object_add(doc, "created", json_object_new_boolean(1));
+        cli_json_result(doc);
+    }
     return 0;
 }

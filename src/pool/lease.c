@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "pool/fields.h"
 
 struct Lease
 {
@@ -45,28 +46,34 @@ lease_write(Lease *l, Error *err)
     return rc;
 }
 
-static int
+int
 lease_parse(const char *path, const Buffer *b, LeaseInfo *out, Error *err)
 {
     memset(out, 0, sizeof(*out));
     char *text = xprintf("%.*s", (int) b->len, b->data ? (const char *) b->data : "");
-    json_object *o = json_tokener_parse(text);
+    enum json_tokener_error jerr;
+    json_object *o = json_tokener_parse_verbose(text, &jerr);
     free(text);
-    json_object *host, *pid, *token, *started, *renewed;
-    if (!o || !json_object_object_get_ex(o, "host", &host) || !json_object_object_get_ex(o, "pid", &pid) ||
-        !json_object_object_get_ex(o, "token", &token) || !json_object_object_get_ex(o, "started", &started) ||
-        !json_object_object_get_ex(o, "renewed", &renewed))
+    if (!o)
+        return error_set(err, "%s: not a lease (not JSON: %s)", path, json_tokener_error_desc(jerr));
+    FieldReader r;
+    field_reader_init(&r, path, err);
+    char *host = field_text(&r, o, "host", sizeof(out->host) - 1);
+    out->pid = (long) field_int(&r, o, "pid", 0, INT32_MAX);
+    char *token = field_name(&r, o, "token", false);
+    if (!r.failed && strlen(token) >= sizeof(out->token))
+        field_fail(&r, "field 'token' is longer than %zu characters", sizeof(out->token) - 1);
+    out->started = field_int(&r, o, "started", 0, INT64_C(253402300799));
+    out->renewed = field_int(&r, o, "renewed", 0, INT64_C(253402300799));
+    if (!r.failed)
     {
-        json_object_put(o);
-        return error_set(err, "%s: not a lease (bad JSON or missing fields)", path);
+        snprintf(out->host, sizeof(out->host), "%s", host);
+        snprintf(out->token, sizeof(out->token), "%s", token);
     }
-    snprintf(out->host, sizeof(out->host), "%s", json_object_get_string(host));
-    out->pid = (long) json_object_get_int64(pid);
-    snprintf(out->token, sizeof(out->token), "%s", json_object_get_string(token));
-    out->started = json_object_get_int64(started);
-    out->renewed = json_object_get_int64(renewed);
+    free(host);
+    free(token);
     json_object_put(o);
-    return 0;
+    return r.failed ? error_prefix(err, "not a lease: ") : 0;
 }
 
 int
@@ -74,7 +81,7 @@ lease_read(Storage *s, const char *dir, LeaseInfo *out, bool *missing, Error *er
 {
     char *path = xprintf("%s/%s", dir, LEASE_NAME);
     Buffer b = {0};
-    int rc = storage_get(s, path, &b, missing, err);
+    int rc = storage_get_limited(s, path, LEASE_MAX_BYTES, &b, missing, err);
     if (rc == 0 && !*missing)
         rc = lease_parse(path, &b, out, err);
     buffer_free(&b);

@@ -54,6 +54,10 @@ int lease_check(Lease *l, Error *err);
  * needs it no more). NULL is allowed. */
 void lease_release(Lease *l, bool remove);
 
+/* A lease is a few hundred bytes: a larger lease.json is not one. */
+#define LEASE_MAX_BYTES 4096
+/* Parses and validates a lease's bytes (`path` names it in messages). */
+int lease_parse(const char *path, const Buffer *b, LeaseInfo *out, Error *err);
 /* Reads dir/lease.json; *missing when there is none. */
 int lease_read(Storage *s, const char *dir, LeaseInfo *out, bool *missing, Error *err);
 

@@ -1,11 +1,15 @@
 #include "pool/manifest.h"
 
+#include "common/crashpoint.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "pg/page_checksum.h"
+#include "pool/fields.h"
 #include "pool/lease.h"
 #include "pool/sealed.h"
 
@@ -43,6 +47,10 @@ manifest_save(Pool *p, const Manifest *m, Error *err)
     json_object_object_add(o, "label", jstr(m->label));
     if (m->cluster_backup)
         json_object_object_add(o, "cluster_backup", jstr(m->cluster_backup));
+    if (m->parent)
+        json_object_object_add(o, "parent", jstr(m->parent));
+    if (m->incremental_fallback)
+        json_object_object_add(o, "incremental_fallback", jstr(m->incremental_fallback));
     json_object_object_add(o, "pg_version_num", json_object_new_int(m->pg_version_num));
     json_object_object_add(o, "system_identifier", ju64(m->system_identifier));
     json_object_object_add(o, "data_checksums", json_object_new_boolean(m->data_checksums));
@@ -56,6 +64,8 @@ manifest_save(Pool *p, const Manifest *m, Error *err)
     json_object_object_add(o, "wal_segment_size", json_object_new_int64((int64_t) m->wal_segment_size));
     json_object_object_add(o, "compression", jstr(compression_name(m->compression)));
     json_object_object_add(o, "compress_level", json_object_new_int(m->compress_level));
+    if (m->cipher != CIPHER_NONE)
+        json_object_object_add(o, "cipher", jstr(cipher_name(m->cipher)));
     json_object_object_add(o, "size", json_object_new_int64((int64_t) m->size));
     json_object_object_add(o, "stored_size", json_object_new_int64((int64_t) m->stored_size));
     json_object *dirs = json_object_new_array();
@@ -80,6 +90,21 @@ manifest_save(Pool *p, const Manifest *m, Error *err)
         json_object_object_add(fo, "mtime", json_object_new_int64(f->mtime));
         json_object_object_add(fo, "stored_size", json_object_new_int64((int64_t) f->stored_size));
         json_object_object_add(fo, "sha256", jstr(f->sha256));
+        if (f->reference)
+        {
+            json_object_object_add(fo, "reference", jstr(f->reference));
+            json_object *bl = json_object_new_array();
+            for (size_t k = 0; k < f->nblock_ranges; k++)
+            {
+                json_object *pair = json_object_new_array();
+                json_object_array_add(pair, json_object_new_int64(f->blocks[k].start));
+                json_object_array_add(pair, json_object_new_int64(f->blocks[k].count));
+                json_object_array_add(bl, pair);
+            }
+            json_object_object_add(fo, "blocks", bl);
+        }
+        if (f->nranges)
+            json_object_object_add(fo, "ranges", manifest_ranges_to_json(f));
         json_object_array_add(files, fo);
     }
     json_object_object_add(o, "files", files);
@@ -93,168 +118,225 @@ manifest_save(Pool *p, const Manifest *m, Error *err)
     }
     json_object_object_add(o, "page_errors", pe);
     char *path = pool_manifest_path(m->node, m->id);
-    int rc = sealed_put(p->storage, path, o, err);
+    int rc = pool_sealed_put(p, path, o, err);
     free(path);
     json_object_put(o);
     return rc;
 }
 
-/* ---- reading: every field checked, a malformed manifest is an error ---- */
+/* ---- reading: every field checked, a malformed manifest is an error ----
+ *
+ * Whoever can write the pool can write a manifest (the seal is a checksum
+ * against accidents; authenticity is the HMAC's job): every field is
+ * validated here as untrusted input before restore turns names into
+ * commands, paths into files and modes into chmod. */
 
-typedef struct Reader
-{
-    const char *what;
-    Error *err;
-    int failed;
-} Reader;
+/* Largest sizes and times a real backup can have: a file of 2^50 bytes or
+ * a time past the year 9999 is a forgery or corruption. */
+#define MANIFEST_SIZE_MAX ((int64_t) 1 << 50)
+#define MANIFEST_TIME_MAX INT64_C(253402300799)
+#define MANIFEST_WAL_SPAN_MAX (1 << 20)
 
-static json_object *
-get(Reader *r, json_object *o, const char *key, json_type type)
+static void
+read_dirs(FieldReader *r, json_object *o, Manifest *m)
 {
-    json_object *v;
-    if (r->failed)
-        return NULL;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
+    json_object *dirs = field_array(r, o, "dirs", FIELD_ARRAY_MAX);
+    if (!dirs)
+        return;
+    m->ndirs = json_object_array_length(dirs);
+    m->dirs = xcalloc(m->ndirs, sizeof(ManifestDir));
+    for (size_t i = 0; i < m->ndirs && !r->failed; i++)
     {
-        r->failed = error_set(r->err, "%s: field '%s' is missing or of the wrong type", r->what, key);
-        return NULL;
+        json_object *e = json_object_array_get_idx(dirs, i);
+        m->dirs[i].path = field_path(r, e, "path", "directory path");
+        m->dirs[i].mode = (uint32_t) field_int(r, e, "mode", 0, 07777);
+        /* Restore creates the files inside: the owner must be able to. */
+        if (!r->failed && (m->dirs[i].mode & 0700) != 0700)
+            field_fail(r, "directory %s has mode %04o: its owner could not write into it", m->dirs[i].path,
+                       m->dirs[i].mode);
     }
-    return v;
 }
 
-static char *
-get_str(Reader *r, json_object *o, const char *key)
+/* An incremental entry: its reference must be the manifest's parent, its
+ * block ranges sorted, disjoint, non-empty and inside the file's size. */
+static void
+read_file_blocks(FieldReader *r, json_object *e, const Manifest *m, ManifestFile *f)
 {
-    json_object *v = get(r, o, key, json_type_string);
-    return v ? xstrdup(json_object_get_string(v)) : NULL;
+    f->reference = field_name(r, e, "reference", false);
+    if (!r->failed && (!m->parent || strcmp(f->reference, m->parent) != 0))
+        field_fail(r, "file %s refers to backup %s, not to the manifest's parent %s", f->path, f->reference,
+                   m->parent ? m->parent : "(none)");
+    json_object *bl = field_array(r, e, "blocks", FIELD_ARRAY_MAX);
+    if (!bl)
+        return;
+    f->nblock_ranges = json_object_array_length(bl);
+    f->blocks = xcalloc(f->nblock_ranges ? f->nblock_ranges : 1, sizeof(ManifestBlockRange));
+    uint64_t file_blocks = (f->size + PG_BLCKSZ - 1) / PG_BLCKSZ, next = 0;
+    for (size_t k = 0; k < f->nblock_ranges && !r->failed; k++)
+    {
+        json_object *pair = json_object_array_get_idx(bl, k);
+        json_object *a, *b;
+        if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2 ||
+            !json_object_is_type(a = json_object_array_get_idx(pair, 0), json_type_int) ||
+            !json_object_is_type(b = json_object_array_get_idx(pair, 1), json_type_int))
+        {
+            field_fail(r, "file %s: blocks[%zu] is not a [first, count] pair of integers", f->path, k);
+            break;
+        }
+        int64_t start = json_object_get_int64(a), count = json_object_get_int64(b);
+        if (start < (int64_t) next || count < 1 || (uint64_t) start + (uint64_t) count > file_blocks)
+        {
+            field_fail(r, "file %s: blocks[%zu] [%" PRId64 ", %" PRId64 "] is out of order, empty or past the "
+                          "file's %" PRIu64 " blocks", f->path, k, start, count, file_blocks);
+            break;
+        }
+        f->blocks[k] = (ManifestBlockRange){(uint32_t) start, (uint32_t) count};
+        next = (uint64_t) start + (uint64_t) count;
+    }
 }
 
-static int64_t
-get_int(Reader *r, json_object *o, const char *key)
+static void
+read_files(FieldReader *r, json_object *o, Manifest *m)
 {
-    json_object *v = get(r, o, key, json_type_int);
-    return v ? json_object_get_int64(v) : 0;
+    json_object *files = field_array(r, o, "files", FIELD_ARRAY_MAX);
+    if (!files)
+        return;
+    m->nfiles = json_object_array_length(files);
+    m->files = xcalloc(m->nfiles, sizeof(ManifestFile));
+    for (size_t i = 0; i < m->nfiles && !r->failed; i++)
+    {
+        json_object *e = json_object_array_get_idx(files, i);
+        ManifestFile *f = &m->files[i];
+        f->path = field_path(r, e, "path", "file path");
+        f->size = (uint64_t) field_int(r, e, "size", 0, MANIFEST_SIZE_MAX);
+        /* Permission bits only (the backup records st_mode & 07777);
+         * restore applies the rwx bits, never setuid/setgid/sticky. */
+        f->mode = (uint32_t) field_int(r, e, "mode", 0, 07777);
+        f->mtime = field_int(r, e, "mtime", -MANIFEST_TIME_MAX, MANIFEST_TIME_MAX);
+        f->stored_size = (uint64_t) field_int(r, e, "stored_size", 0, MANIFEST_SIZE_MAX);
+        field_sha256(r, e, "sha256", f->sha256);
+        if (field_present(e, "reference"))
+            read_file_blocks(r, e, m, f);
+        /* Two kinds of entry, never both (docs/pool-format.md): an
+         * incremental's blocks are one object laid over the parent's file;
+         * a file stored whole may be split into ranges. */
+        if (!r->failed && f->reference && field_present(e, "ranges"))
+            field_fail(r, "file %s has both blocks (an incremental entry) and ranges (a file stored whole)", f->path);
+        manifest_ranges_read(r, e, f);
+    }
 }
 
-static Lsn
-get_lsn(Reader *r, json_object *o, const char *key)
+static void
+read_page_errors(FieldReader *r, json_object *o, Manifest *m)
 {
-    json_object *v = get(r, o, key, json_type_string);
-    Lsn l = 0;
-    if (v && lsn_parse(json_object_get_string(v), &l, r->err) != 0)
-        r->failed = error_prefix(r->err, "%s: field '%s': ", r->what, key);
-    return l;
+    json_object *pe = field_array(r, o, "page_errors", FIELD_ARRAY_MAX);
+    if (!pe)
+        return;
+    m->npage_errors = json_object_array_length(pe);
+    m->page_errors = xcalloc(m->npage_errors, sizeof(ManifestPageError));
+    for (size_t i = 0; i < m->npage_errors && !r->failed; i++)
+    {
+        json_object *e = json_object_array_get_idx(pe, i);
+        m->page_errors[i].path = field_path(r, e, "path", "page error path");
+        m->page_errors[i].block = (uint32_t) field_int(r, e, "block", 0, UINT32_MAX);
+    }
 }
 
 int
-manifest_load(Pool *p, const char *node, const char *id, Manifest *m, bool *missing, Error *err)
+manifest_parse(json_object *o, const char *path, const char *node, const char *id, Manifest *m, Error *err)
 {
     memset(m, 0, sizeof(*m));
-    char *path = pool_manifest_path(node, id);
-    json_object *o;
-    int rc = sealed_get(p->storage, path, &o, missing, err);
-    if (rc != 0 || *missing)
-    {
-        free(path);
-        return rc;
-    }
-    Reader r = {path, err, 0};
-    if (get_int(&r, o, "format") != MANIFEST_FORMAT && !r.failed)
-        r.failed = error_set(err, "%s: unsupported manifest format", path);
-    m->id = get_str(&r, o, "id");
-    m->node = get_str(&r, o, "node");
-    m->type = get_str(&r, o, "type");
-    m->label = get_str(&r, o, "label");
-    json_object *cb;
-    if (json_object_object_get_ex(o, "cluster_backup", &cb) && json_object_is_type(cb, json_type_string))
-        m->cluster_backup = xstrdup(json_object_get_string(cb));
-    m->pg_version_num = (int) get_int(&r, o, "pg_version_num");
-    char *sysid = get_str(&r, o, "system_identifier");
-    m->system_identifier = sysid ? strtoull(sysid, NULL, 10) : 0;
-    free(sysid);
-    json_object *b = get(&r, o, "data_checksums", json_type_boolean);
-    m->data_checksums = b && json_object_get_boolean(b);
-    b = get(&r, o, "from_standby", json_type_boolean);
-    m->from_standby = b && json_object_get_boolean(b);
-    m->timeline = (uint32_t) get_int(&r, o, "timeline");
-    m->start_lsn = get_lsn(&r, o, "start_lsn");
-    m->stop_lsn = get_lsn(&r, o, "stop_lsn");
-    m->start_time = get_int(&r, o, "start_time");
-    m->stop_time = get_int(&r, o, "stop_time");
-    json_object *d = get(&r, o, "duration", json_type_double);
-    m->duration = d ? json_object_get_double(d) : 0;
-    m->wal_segment_size = (uint64_t) get_int(&r, o, "wal_segment_size");
-    char *comp = get_str(&r, o, "compression");
-    if (comp && compression_parse(comp, &m->compression, err) != 0)
-        r.failed = error_prefix(err, "%s: ", path);
+    FieldReader r;
+    field_reader_init(&r, path, err);
+    if (field_int(&r, o, "format", 0, INT32_MAX) != MANIFEST_FORMAT && !r.failed)
+        field_fail(&r, "unsupported manifest format");
+    m->id = field_name(&r, o, "id", false);
+    m->node = field_name(&r, o, "node", true);
+    /* A manifest copied from elsewhere in the pool describes another backup. */
+    if (!r.failed && id && strcmp(m->id, id) != 0)
+        field_fail(&r, "the manifest is backup %s's, not %s's", m->id, id);
+    if (!r.failed && node && strcmp(m->node, node) != 0)
+        field_fail(&r, "the manifest is node %s's, not %s's", m->node, node);
+    m->type = field_name(&r, o, "type", false);
+    if (!r.failed && strcmp(m->type, "full") != 0 && strcmp(m->type, "incr") != 0 && strcmp(m->type, "diff") != 0)
+        field_fail(&r, "backup type '%s' is not one this strata knows (full, incr, diff)", m->type);
+    if (field_present(o, "parent"))
+        m->parent = field_name(&r, o, "parent", false);
+    if (!r.failed && (strcmp(m->type, "full") != 0) != (m->parent != NULL))
+        field_fail(&r, "a %s backup %s a parent", m->type, m->parent ? "cannot have" : "must name");
+    if (!r.failed && m->parent && strcmp(m->parent, m->id) >= 0)
+        field_fail(&r, "parent %s is not older than the backup itself", m->parent);
+    if (field_present(o, "incremental_fallback"))
+        m->incremental_fallback = field_text(&r, o, "incremental_fallback", FIELD_TEXT_MAX);
+    m->label = field_text(&r, o, "label", FIELD_TEXT_MAX);
+    if (field_present(o, "cluster_backup"))
+        m->cluster_backup = field_name(&r, o, "cluster_backup", false);
+    m->pg_version_num = (int) field_int(&r, o, "pg_version_num", 90000, 999999);
+    m->system_identifier = field_u64_text(&r, o, "system_identifier");
+    m->data_checksums = field_bool(&r, o, "data_checksums");
+    m->from_standby = field_bool(&r, o, "from_standby");
+    m->timeline = (uint32_t) field_int(&r, o, "timeline", 1, UINT32_MAX);
+    m->start_lsn = field_lsn(&r, o, "start_lsn");
+    m->stop_lsn = field_lsn(&r, o, "stop_lsn");
+    if (!r.failed && m->stop_lsn < m->start_lsn)
+        field_fail(&r, "stop_lsn is before start_lsn");
+    m->start_time = field_int(&r, o, "start_time", 0, MANIFEST_TIME_MAX);
+    m->stop_time = field_int(&r, o, "stop_time", 0, MANIFEST_TIME_MAX);
+    m->duration = field_double(&r, o, "duration", 0, 1e9);
+    m->wal_segment_size = (uint64_t) field_int(&r, o, "wal_segment_size", 0, INT64_MAX - 1);
+    if (!r.failed && !wal_segment_size_valid(m->wal_segment_size))
+        field_fail(&r, "wal_segment_size %" PRIu64 " is not a power of two from 1 MB to 1 GB", m->wal_segment_size);
+    /* manifest_required_wal lists every segment from start to stop: a
+     * forged span of 2^40 segments must not become an allocation. 2^20
+     * segments is 16 TB of WAL at the default size, during one backup. */
+    if (!r.failed && (m->stop_lsn - m->start_lsn) / m->wal_segment_size > MANIFEST_WAL_SPAN_MAX)
+        field_fail(&r, "start_lsn to stop_lsn spans more than %d WAL segments", MANIFEST_WAL_SPAN_MAX);
+    char *comp = field_name(&r, o, "compression", false);
+    Error cerr;
+    if (comp && compression_parse(comp, &m->compression, &cerr) != 0)
+        field_fail(&r, "%s", cerr.msg);
     free(comp);
-    m->compress_level = (int) get_int(&r, o, "compress_level");
-    m->size = (uint64_t) get_int(&r, o, "size");
-    m->stored_size = (uint64_t) get_int(&r, o, "stored_size");
-    if (!r.failed && (m->wal_segment_size == 0 || (m->wal_segment_size & (m->wal_segment_size - 1)) != 0))
-        r.failed = error_set(err, "%s: wal_segment_size %" PRIu64 " is not a power of two", path,
-                             m->wal_segment_size);
-
-    json_object *dirs = get(&r, o, "dirs", json_type_array);
-    if (dirs)
+    m->compress_level = (int) field_int(&r, o, "compress_level", -131072, 22);
+    if (field_present(o, "cipher"))
     {
-        m->ndirs = json_object_array_length(dirs);
-        m->dirs = xcalloc(m->ndirs, sizeof(ManifestDir));
-        for (size_t i = 0; i < m->ndirs && !r.failed; i++)
-        {
-            json_object *e = json_object_array_get_idx(dirs, i);
-            m->dirs[i].path = get_str(&r, e, "path");
-            m->dirs[i].mode = (uint32_t) get_int(&r, e, "mode");
-        }
+        char *ci = field_name(&r, o, "cipher", false);
+        if (ci && cipher_parse(ci, &m->cipher, &cerr) != 0)
+            field_fail(&r, "%s", cerr.msg);
+        free(ci);
     }
-    json_object *files = get(&r, o, "files", json_type_array);
-    if (files)
-    {
-        m->nfiles = json_object_array_length(files);
-        m->files = xcalloc(m->nfiles, sizeof(ManifestFile));
-        for (size_t i = 0; i < m->nfiles && !r.failed; i++)
-        {
-            json_object *e = json_object_array_get_idx(files, i);
-            ManifestFile *f = &m->files[i];
-            f->path = get_str(&r, e, "path");
-            f->size = (uint64_t) get_int(&r, e, "size");
-            f->mode = (uint32_t) get_int(&r, e, "mode");
-            f->mtime = get_int(&r, e, "mtime");
-            f->stored_size = (uint64_t) get_int(&r, e, "stored_size");
-            char *sha = get_str(&r, e, "sha256");
-            if (sha && strlen(sha) == 64)
-                memcpy(f->sha256, sha, 65);
-            else if (!r.failed)
-                r.failed = error_set(err, "%s: file %s has a malformed sha256", path, f->path ? f->path : "?");
-            free(sha);
-            /* A path that climbs out of the data directory would let a
-             * tampered manifest write anywhere. */
-            if (f->path && !r.failed &&
-                (f->path[0] == '/' || !strcmp(f->path, "..") || str_starts_with(f->path, "../") ||
-                 strstr(f->path, "/../") || str_ends_with(f->path, "/..")))
-                r.failed = error_set(err, "%s: file path %s leaves the data directory", path, f->path);
-        }
-    }
-    json_object *pe = get(&r, o, "page_errors", json_type_array);
-    if (pe)
-    {
-        m->npage_errors = json_object_array_length(pe);
-        m->page_errors = xcalloc(m->npage_errors, sizeof(ManifestPageError));
-        for (size_t i = 0; i < m->npage_errors && !r.failed; i++)
-        {
-            json_object *e = json_object_array_get_idx(pe, i);
-            m->page_errors[i].path = get_str(&r, e, "path");
-            m->page_errors[i].block = (uint32_t) get_int(&r, e, "block");
-        }
-    }
-    json_object_put(o);
-    free(path);
+    m->size = (uint64_t) field_int(&r, o, "size", 0, MANIFEST_SIZE_MAX);
+    m->stored_size = (uint64_t) field_int(&r, o, "stored_size", 0, MANIFEST_SIZE_MAX);
+    read_dirs(&r, o, m);
+    read_files(&r, o, m);
+    read_page_errors(&r, o, m);
     if (r.failed)
     {
         manifest_free(m);
         return -1;
     }
     return 0;
+}
+
+int
+manifest_load(Pool *p, const char *node, const char *id, Manifest *m, bool *missing, Error *err)
+{
+    memset(m, 0, sizeof(*m));
+    Error nerr;
+    if (name_check("node name", node, true, &nerr) != 0 || name_check("backup id", id, false, &nerr) != 0)
+    {
+        *missing = false;
+        return error_set(err, "backup %s of node %s: %s", id, node, nerr.msg);
+    }
+    char *path = pool_manifest_path(node, id);
+    json_object *o;
+    int rc = pool_sealed_get(p, path, &o, missing, err);
+    if (rc == 0 && !*missing)
+    {
+        rc = manifest_parse(o, path, node, id, m, err);
+        json_object_put(o);
+    }
+    free(path);
+    return rc;
 }
 
 void
@@ -265,8 +347,15 @@ manifest_free(Manifest *m)
     free(m->type);
     free(m->label);
     free(m->cluster_backup);
+    free(m->parent);
+    free(m->incremental_fallback);
     for (size_t i = 0; i < m->nfiles; i++)
+    {
         free(m->files[i].path);
+        free(m->files[i].reference);
+        free(m->files[i].blocks);
+        free(m->files[i].ranges);
+    }
     free(m->files);
     for (size_t i = 0; i < m->ndirs; i++)
         free(m->dirs[i].path);
@@ -277,10 +366,26 @@ manifest_free(Manifest *m)
     memset(m, 0, sizeof(*m));
 }
 
+uint64_t
+manifest_file_nblocks(const ManifestFile *f)
+{
+    uint64_t n = 0;
+    for (size_t k = 0; k < f->nblock_ranges; k++)
+        n += f->blocks[k].count;
+    return n;
+}
+
+bool
+manifest_is_full(const Manifest *m)
+{
+    return m->type && strcmp(m->type, "full") == 0;
+}
+
 char *
 manifest_object_path(const Manifest *m, const ManifestFile *f)
 {
-    return xprintf("nodes/%s/backups/%s/data/%s.%s", m->node, m->id, f->path, compression_ext(m->compression));
+    return xprintf("nodes/%s/backups/%s/data/%s.%s%s", m->node, m->id, f->path, compression_ext(m->compression),
+                   m->cipher != CIPHER_NONE ? ".enc" : "");
 }
 
 size_t
@@ -341,6 +446,7 @@ backup_remove(Pool *p, const char *node, const char *id, Error *err)
     char *manifest = pool_manifest_path(node, id);
     int rc = storage_remove(p->storage, manifest, err);
     free(manifest);
+    crash_point("backup-remove");
     if (rc == 0)
     {
         char *dir = pool_backup_dir(node, id);

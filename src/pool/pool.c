@@ -1,6 +1,5 @@
 #include "pool/pool.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +8,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "pool/keys.h"
+#include "common/log.h"
+#include "pg/wal.h"
+#include "pool/fields.h"
 #include "pool/sealed.h"
 
 int
@@ -39,8 +42,23 @@ pool_init(const char *location, Error *err)
         rc = sealed_put(s, POOL_DESCRIPTOR, o, err);
         json_object_put(o);
     }
+    /* A keyed pool is keyed from its creation: every manifest and
+     * descriptor it ever holds is authenticated. */
+    if (rc == 0 && key_source_configured())
+        rc = pool_keys_init(s, location, err);
     storage_close(s);
     return rc;
+}
+
+int
+pool_descriptor_parse(json_object *o, const char *location, int *format, Error *err)
+{
+    char what[ERROR_MSG_MAX / 2];
+    snprintf(what, sizeof(what), "pool %s: %s", location, POOL_DESCRIPTOR);
+    FieldReader r;
+    field_reader_init(&r, what, err);
+    *format = (int) field_int(&r, o, "format", 0, INT32_MAX);
+    return r.failed ? -1 : 0;
 }
 
 int
@@ -62,17 +80,24 @@ pool_open(const char *location, Pool **out, Error *err)
         return error_set(err, "%s is not a strata pool (no %s); create one with: strata pool-init --pool %s", location,
                          POOL_DESCRIPTOR, location);
     }
-    json_object *fmt;
-    int format = json_object_object_get_ex(desc, "format", &fmt) ? json_object_get_int(fmt) : -1;
+    int format;
+    int rc = pool_descriptor_parse(desc, location, &format, err);
     json_object_put(desc);
-    if (format != POOL_FORMAT)
+    if (rc == 0 && format != POOL_FORMAT)
+        rc = error_set(err, "pool %s has format %d; this strata reads format %d", location, format, POOL_FORMAT);
+    if (rc != 0)
     {
         storage_close(s);
-        return error_set(err, "pool %s has format %d; this strata reads format %d", location, format, POOL_FORMAT);
+        return -1;
     }
     Pool *p = xcalloc(1, sizeof(*p));
     p->storage = s;
     p->location = xstrdup(location);
+    if (pool_keys_open(p, err) != 0)
+    {
+        pool_close(p);
+        return -1;
+    }
     *out = p;
     return 0;
 }
@@ -83,6 +108,7 @@ pool_close(Pool *p)
     if (!p)
         return;
     storage_close(p->storage);
+    pool_keys_free(p->keys);
     free(p->location);
     free(p);
 }
@@ -92,17 +118,9 @@ node_name_check(const char *node, Error *err)
 {
     if (!node || !*node)
         return error_set(err, "no node given (use --node or STRATA_NODE)");
-    if (strlen(node) > 200)
-        return error_set(err, "--node '%s' is too long (200 characters at most)", node);
-    for (const char *c = node; *c; c++)
-    {
-        if (!(isalnum((unsigned char) *c) || *c == '_' || *c == '-' || *c == '.' || *c == '/'))
-            return error_set(err, "--node '%s': '%c' is not allowed (letters, digits, _ - . and /)", node, *c);
-    }
-    if (node[0] == '/' || node[0] == '.' || strstr(node, "//") || strstr(node, "/.") ||
-        node[strlen(node) - 1] == '/')
-        return error_set(err, "--node '%s': not a valid name", node);
-    return 0;
+    /* The same rule as for every name read back from the pool: a node
+     * name becomes pool paths and words of restore_command. */
+    return name_check("--node", node, true, err);
 }
 
 static char *
@@ -112,24 +130,41 @@ node_info_path(const char *node)
 }
 
 int
+node_info_parse(json_object *o, const char *path, NodeInfo *info, Error *err)
+{
+    FieldReader r;
+    field_reader_init(&r, path, err);
+    memset(info, 0, sizeof(*info));
+    info->system_identifier = field_u64_text(&r, o, "system_identifier");
+    /* 0 until a backup records them (wal-push writes the node first). */
+    info->pg_version_num = (int) field_int(&r, o, "pg_version_num", 0, 999999);
+    info->wal_segment_size = (uint64_t) field_int(&r, o, "wal_segment_size", 0, (int64_t) 1 << 30);
+    if (!r.failed && info->wal_segment_size && !wal_segment_size_valid(info->wal_segment_size))
+        field_fail(&r, "wal_segment_size %" PRIu64 " is not a power of two from 1 MB to 1 GB", info->wal_segment_size);
+    return r.failed ? -1 : 0;
+}
+
+int
 node_info_read(Pool *p, const char *node, NodeInfo *info, bool *exists, Error *err)
 {
     char *path = node_info_path(node);
     json_object *o;
     bool missing;
-    int rc = sealed_get(p->storage, path, &o, &missing, err);
-    free(path);
+    int rc = pool_sealed_get(p, path, &o, &missing, err);
     memset(info, 0, sizeof(*info));
     *exists = false;
     if (rc != 0 || missing)
+    {
+        free(path);
         return rc;
-    json_object *v;
-    if (json_object_object_get_ex(o, "system_identifier", &v))
-        info->system_identifier = strtoull(json_object_get_string(v), NULL, 10);
-    if (json_object_object_get_ex(o, "pg_version_num", &v))
-        info->pg_version_num = json_object_get_int(v);
-    if (json_object_object_get_ex(o, "wal_segment_size", &v))
-        info->wal_segment_size = (uint64_t) json_object_get_int64(v);
+    }
+    rc = node_info_parse(o, path, info, err);
+    free(path);
+    if (rc != 0)
+    {
+        json_object_put(o);
+        return -1;
+    }
     json_object_put(o);
     *exists = true;
     return 0;
@@ -145,7 +180,7 @@ node_info_write(Pool *p, const char *node, const NodeInfo *info, Error *err)
     json_object_object_add(o, "pg_version_num", json_object_new_int(info->pg_version_num));
     json_object_object_add(o, "wal_segment_size", json_object_new_int64((int64_t) info->wal_segment_size));
     char *path = node_info_path(node);
-    int rc = sealed_put(p->storage, path, o, err);
+    int rc = pool_sealed_put(p, path, o, err);
     free(path);
     json_object_put(o);
     return rc;
@@ -226,10 +261,19 @@ find_nodes(Pool *p, const char *prefix, int depth, char ***names, size_t *count,
         const StorageEntry *e = &l.entries[i];
         if (!strcmp(e->name, "node.json") && *prefix)
         {
+            /* A directory name is pool content too: one that is not a node
+             * name strata accepts never becomes a node (and a path). */
+            Error nerr;
+            if (node_name_check(prefix, &nerr) != 0)
+            {
+                log_warn("pool %s: ignoring nodes/%s: %s", p->location, prefix, nerr.msg);
+                continue;
+            }
             *names = xrealloc(*names, (*count + 1) * sizeof(char *));
             (*names)[(*count)++] = xstrdup(prefix);
         }
-        else if (e->is_dir && depth < 4 && strcmp(e->name, "backups") && strcmp(e->name, "wal"))
+        else if (e->is_dir && depth < 4 && strcmp(e->name, "backups") && strcmp(e->name, "wal") &&
+                 strcmp(e->name, "wal-index"))
         {
             char *child = *prefix ? xprintf("%s/%s", prefix, e->name) : xstrdup(e->name);
             rc = find_nodes(p, child, depth + 1, names, count, err);

@@ -5,15 +5,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "storage/storage.h"
 
 #define POOL_FORMAT 1
 #define POOL_DESCRIPTOR "strata-pool.json"
 
+typedef struct PoolKeys PoolKeys;   /* pool/keys.h */
+
 typedef struct Pool
 {
     Storage *storage;
     char *location;
+    PoolKeys *keys;           /* the pool's keys, when the process has its user's key */
+    bool keyed;               /* the pool has keys (keys/pool.key) */
+    bool unauthenticated_ok;  /* verify, info: read authenticated objects without checking them */
+    _Atomic unsigned long unauthenticated;   /* how many were read so */
 } Pool;
 
 /* Node identity: a pool node holds one PostgreSQL system's backups and WAL. */
@@ -30,6 +38,11 @@ int pool_open(const char *location, Pool **out, Error *err);
 void pool_close(Pool *p);
 
 int node_name_check(const char *node, Error *err);
+/* The validated readings of the pool descriptor and of a node.json
+ * (`path` names it in messages); for pool_open / node_info_read and the
+ * fuzz targets. */
+int pool_descriptor_parse(json_object *o, const char *location, int *format, Error *err);
+int node_info_parse(json_object *o, const char *path, NodeInfo *info, Error *err);
 /* Reads nodes/<node>/node.json; *exists false if the node has none yet. */
 int node_info_read(Pool *p, const char *node, NodeInfo *info, bool *exists, Error *err);
 /* Records the node's identity on first use; afterwards refuses a different

@@ -10,8 +10,11 @@
  * standbys (step 4). cluster_restore() uses RestoreOptions.executor when
  * set and its `where` names someone for the new node's host (the cluster
  * manager: that host's node manager); else this process does it, as the
- * CLI always does. The compute nodes, the catalog rewrite and the 2PC
- * resolution are SQL against the new nodes: always done here. */
+ * CLI always does, for nodes on this host only (a node on another host
+ * without a node manager is an error naming the host). The compute nodes'
+ * fresh instances are made by the executor too; their schema replay, the
+ * catalog rewrite and the 2PC resolution are SQL against the new nodes:
+ * always done here. */
 typedef struct RestoreExecutor
 {
     /* Who works on `node` (a node manager's URL), NULL: in-process. */
@@ -26,6 +29,14 @@ typedef struct RestoreExecutor
      * streaming standby of `primary` and starts it, as standby_build(). */
     int (*standby)(const struct RestoreExecutor *ex, const TopoNode *primary, const TopoNode *standby,
                    const char *const *settings, size_t nsettings, Error *err);
+    /* Makes `node` a fresh started instance (a compute node: initdb, its
+     * port, listen address, socket directory, hba lines), as
+     * compute_instance_init() does. */
+    int (*init)(const struct RestoreExecutor *ex, const TopoNode *node, const char *sockdir, const char *const *hba,
+                size_t nhba, Error *err);
+    /* After a failed restore: stops `node` if it runs and empties its data
+     * directory (nothing of the new cluster may run or look usable). */
+    int (*discard)(const struct RestoreExecutor *ex, const TopoNode *node, Error *err);
     void *arg;
 } RestoreExecutor;
 
@@ -35,5 +46,11 @@ int cluster_restore(RestoreOptions *o, Error *err);
  * report that --output json prints (cp, cp_time, distance_seconds, backup,
  * in-doubt counts, duration, topology of the new cluster). Caller puts it. */
 int cluster_restore_json(RestoreOptions *o, json_object **result, Error *err);
+/* Step 1 alone, nothing restored: the CP and the backup a restore with
+ * these options would start from (the rule above, for every target), as
+ * {cluster, shard, target, time?, distance_seconds?, gtxid?, cp, backup}.
+ * The pool stays open. Caller puts *plan. */
+struct Pool;
+int cluster_restore_plan_json(struct Pool *pool, RestoreOptions *o, json_object **plan, Error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/quote.h"
 #include "common/spawn.h"
 #include "common/util.h"
 #include "restore/standby.h"
@@ -36,6 +37,34 @@ auto_conf_append(const char *data_dir, const char *text, Error *err)
 }
 
 int
+hba_prepend(const char *data_dir, const char *const *lines, size_t n, Error *err)
+{
+    if (n == 0)
+        return 0;
+    char *path = xprintf("%s/pg_hba.conf", data_dir);
+    Buffer b = {0}, old = {0};
+    int rc = read_small_file(path, &old, err);
+    buffer_appendf(&b, "# strata restore: the restore's hba lines, first\n");
+    for (size_t i = 0; rc == 0 && i < n; i++)
+    {
+        if (strchr(lines[i], '\n') || strchr(lines[i], '\r'))
+            rc = error_set(err, "%s: hba line %zu holds a line break", path, i + 1);
+        else
+            buffer_appendf(&b, "%s\n", lines[i]);
+    }
+    if (rc == 0)
+    {
+        buffer_appendf(&b, "# the restored node's own lines\n");
+        buffer_append(&b, old.data, old.len);
+        rc = write_file_atomic(path, b.data, b.len, 0600, err);
+    }
+    buffer_free(&b);
+    buffer_free(&old);
+    free(path);
+    return rc;
+}
+
+int
 standby_build(const char *bin, const char *primary_host, int primary_port, const char *data_dir, int port,
               const char *const *settings, size_t nsettings, Error *err)
 {
@@ -51,21 +80,15 @@ standby_build(const char *bin, const char *primary_host, int primary_port, const
         unlink(log);
         Buffer conf = {0};
         buffer_appendf(&conf, "\n# standby rebuilt by strata restore\nport = %d\n", port);
-        for (size_t i = 0; i < nsettings; i++)
-        {
-            const char *eq = strchr(settings[i], '=');
-            if (!eq)
-                continue;
-            buffer_appendf(&conf, "%.*s = '", (int) (eq - settings[i]), settings[i]);
-            for (const char *c = eq + 1; *c; c++)
-            {
-                if (*c == '\'')
-                    buffer_append(&conf, "'", 1);   /* a quote doubled */
-                buffer_append(&conf, c, 1);
-            }
-            buffer_append(&conf, "'\n", 2);
-        }
-        rc = auto_conf_append(data_dir, conf.data, err);
+        /* pg_basebackup copied the primary's recovery target (its restore
+         * stopped there): a standby that starts past an LSN target refuses
+         * to start, one that reaches any target would promote. Unset. */
+        buffer_appendf(&conf, "recovery_target = ''\nrecovery_target_lsn = ''\nrecovery_target_name = ''\n"
+                              "recovery_target_time = ''\nrecovery_target_xid = ''\n");
+        for (size_t i = 0; i < nsettings && rc == 0; i++)
+            rc = pg_conf_assignment_line(&conf, settings[i], err);
+        if (rc == 0)
+            rc = auto_conf_append(data_dir, conf.data, err);
         buffer_free(&conf);
     }
     if (rc == 0)

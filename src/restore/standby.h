@@ -21,4 +21,9 @@ int instance_pg_ctl_start(const char *bin, const char *data_dir, Error *err);
 /* Appends text to <data_dir>/postgresql.auto.conf (later lines win). */
 int auto_conf_append(const char *data_dir, const char *text, Error *err);
 
+/* Puts the n pg_hba.conf lines (one line each, no line break) before the
+ * lines of <data_dir>/pg_hba.conf: a restore's hba lines, which must
+ * decide for the connections they match (the first matching line does). */
+int hba_prepend(const char *data_dir, const char *const *lines, size_t n, Error *err);
+
 #endif

@@ -11,34 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/wal_prefetch.h"
 #include "common/log.h"
+#include "common/quote.h"
 #include "common/spawn.h"
 #include "common/util.h"
 #include "pg/conn.h"
-
-char *
-pg_bin_dir(const char *override, int pg_version_num)
-{
-    if (override)
-        return xstrdup(override);
-    char *dir = xprintf("/usr/lib/postgresql/%d/bin", pg_version_num / 10000);
-    char *ctl = xprintf("%s/pg_ctl", dir);
-    bool ok = access(ctl, X_OK) == 0;
-    free(ctl);
-    if (ok)
-        return dir;
-    free(dir);
-    FILE *p = popen("pg_config --bindir 2>/dev/null", "r");
-    char line[4096] = "";
-    if (p)
-    {
-        if (!fgets(line, sizeof(line), p))
-            line[0] = '\0';
-        pclose(p);
-    }
-    line[strcspn(line, "\n")] = '\0';
-    return xstrdup(*line ? line : "/usr/bin");
-}
 
 /* postmaster.pid: pid, data dir, start time, port, socket dir, ... */
 static bool
@@ -63,8 +41,11 @@ read_postmaster_pid(const char *data_dir, long *pid, int *port, char *sockdir, s
             *port = atoi(line);
         else if (lineno == 5)
         {
+            /* Written empty first, the socket directory filled in once
+             * the postmaster listens: until then there is nothing to
+             * connect to. */
             snprintf(sockdir, n, "%s", line);
-            ok = true;
+            ok = line[0] != '\0';
         }
     }
     fclose(f);
@@ -122,7 +103,7 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
     double started = now_seconds(), deadline = started + req->timeout;
     long pid = 0;
     int port = 0;
-    char sockdir[4096];
+    char sockdir[4096] = "";
     PGconn *conn = NULL;
     bool pausing = !strcmp(req->action, "pause") && req->target_kind != TARGET_LATEST;
     bool shutting = !strcmp(req->action, "shutdown") && req->target_kind != TARGET_LATEST;
@@ -130,17 +111,20 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
     {
         if (now_seconds() > deadline)
         {
-            rc = error_set(err, "the restored instance in %s did not reach its target within %d s (it is left running, "
-                                "pid %ld; see %s)", req->data_dir, req->timeout, pid, log_path);
+            char tail[2048];
+            log_tail(log_path, tail, sizeof(tail));
+            rc = error_set(err, "the restored instance in %s did not reach its target within %d s (pid %ld); the end "
+                                "of %s says:\n%s", req->data_dir, req->timeout, pid, log_path, tail);
             break;
         }
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        if (!pid && !read_postmaster_pid(req->data_dir, &pid, &port, sockdir, sizeof(sockdir)))
+        if (!sockdir[0] && !read_postmaster_pid(req->data_dir, &pid, &port, sockdir, sizeof(sockdir)))
         {
+            sockdir[0] = '\0';
             /* The postmaster writes its pid file first thing; none after a
              * few seconds means it has already exited. */
-            if (now_seconds() - started < 5)
+            if (now_seconds() - started < 5 || (pid > 0 && alive(pid)))
                 continue;
             char tail[2048];
             log_tail(log_path, tail, sizeof(tail));
@@ -170,9 +154,12 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
             continue;
         if (!conn)
         {
-            char *ci = xprintf("host='%s' port=%d dbname=postgres connect_timeout=5", sockdir, port);
-            conn = PQconnectdb(ci);
-            free(ci);
+            Buffer ci = {0};
+            buffer_append(&ci, "host=", 5);
+            conninfo_quote(&ci, sockdir);
+            buffer_appendf(&ci, " port=%d dbname=postgres connect_timeout=5", port);
+            conn = PQconnectdb(ci.data);
+            buffer_free(&ci);
             if (PQstatus(conn) != CONNECTION_OK)
             {
                 PQfinish(conn);   /* not accepting connections before consistency */
@@ -209,6 +196,10 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
                 if (PQresultStatus(t) == PGRES_TUPLES_OK)
                     res->timeline = (uint32_t) strtoul(PQgetvalue(t, 0, 0), NULL, 16);
                 PQclear(t);
+                /* Recovery is over: what wal-get read ahead is never asked for. */
+                char *recoveryxlog = xprintf("%s/pg_wal/RECOVERYXLOG", req->data_dir);
+                wal_prefetch_drop(recoveryxlog);
+                free(recoveryxlog);
             }
             break;
         }
@@ -229,4 +220,32 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
     }
     free(log_path);
     return rc;
+}
+
+void
+instance_stop(const char *data_dir)
+{
+    long pid = 0;
+    int port;
+    char sockdir[4096];
+    if (!read_postmaster_pid(data_dir, &pid, &port, sockdir, sizeof(sockdir)) && pid <= 0)
+        return;
+    /* Immediate shutdown: what it leaves is removed right after. */
+    if (!alive(pid) || kill((pid_t) pid, SIGQUIT) != 0)
+        return;
+    for (int i = 0; i < 100 && alive(pid); i++)
+    {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (alive(pid))
+    {
+        log_warn("PostgreSQL (pid %ld) in %s did not stop within 10 s of SIGQUIT: killing it", pid, data_dir);
+        kill((pid_t) pid, SIGKILL);
+        for (int i = 0; i < 50 && alive(pid); i++)
+        {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "pg/bin_dir.h"
 #include "restore/target.h"
 
 typedef struct StartRequest
@@ -29,10 +30,13 @@ typedef struct StartResult
     uint32_t timeline;
 } StartResult;
 
-/* PostgreSQL's binaries: override, else /usr/lib/postgresql/<major>/bin,
- * else pg_config --bindir. Caller frees. */
-char *pg_bin_dir(const char *override, int pg_version_num);
 
+/* Starts the instance in req->data_dir and waits for its target. On failure
+ * it may still run (a timeout): the caller stops it with instance_stop. */
 int instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err);
+/* Stops (immediately, then by SIGKILL) a PostgreSQL a restore started in
+ * data_dir, by the pid in its postmaster.pid; nothing if none runs. Only
+ * for instances the caller started: their data is about to be removed. */
+void instance_stop(const char *data_dir);
 
 #endif

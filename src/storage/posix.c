@@ -1,10 +1,16 @@
 /* The POSIX directory pool: objects are files below a root directory.
- * Writes go to a hidden temporary file beside the target, are fsynced,
- * renamed into place and the directory fsynced: the object is either
- * entirely there under its name, or not there. */
+ * Writes go to an unnamed file (O_TMPFILE) in the target's directory, are
+ * fsynced, linked into place and the directory fsynced: the object is
+ * either entirely there under its name, or not there, and a writer killed
+ * before that leaves nothing at all. Where the file system has no
+ * O_TMPFILE, a hidden named temporary beside the target takes its place
+ * (listings skip it; see docs/pool-format.md for what removes leftovers). */
+#include <ctype.h>
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/tmpfile.h"
 #include "storage/storage.h"
 
 #define TMP_MARK ".strata-tmp."
@@ -34,10 +41,63 @@ typedef struct PosixWriter
     StorageWriter base;
     int fd;
     char *path;
-    char *tmp;
+    char *tmp;          /* the named temporary; NULL: the file is unnamed */
 } PosixWriter;
 
 static _Atomic unsigned tmp_counter;
+
+/* Without O_TMPFILE, temporaries are staged in one directory per host,
+ * <root>/.strata-tmp.staging/<host>/<pid>.strata-tmp.<n> (hidden from listings by the
+ * mark), and renamed into place: a writer that was killed leaves its file
+ * there, and the first write of any later process on the host removes the
+ * files of processes that no longer exist. */
+#define STAGING_DIR ".strata-tmp.staging"
+
+static char *
+staging_dir(PosixStorage *ps)
+{
+    char host[256] = "localhost";
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    for (char *c = host; *c; c++)
+        if (!isalnum((unsigned char) *c) && *c != '-' && *c != '.')
+            *c = '_';
+    return xprintf("%s/" STAGING_DIR "/%s", ps->root, host);
+}
+
+static void
+sweep_dead_writers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+    {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (pid > 0 && *end == '.' && kill((pid_t) pid, 0) != 0 && errno == ESRCH)
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+static char *
+staged_temporary(PosixStorage *ps, Error *err)
+{
+    static atomic_flag swept = ATOMIC_FLAG_INIT;
+    char *dir = staging_dir(ps);
+    if (mkdir_p(dir, 0750, err) != 0)
+    {
+        free(dir);
+        return NULL;
+    }
+    if (!atomic_flag_test_and_set(&swept))
+        sweep_dead_writers(dir);
+    char *tmp = xprintf("%s/%d" TMP_MARK "%u", dir, (int) getpid(), atomic_fetch_add(&tmp_counter, 1));
+    free(dir);
+    return tmp;
+}
 
 static char *
 full_path(PosixStorage *ps, const char *path)
@@ -114,7 +174,7 @@ posix_write(StorageWriter *w, const void *buf, size_t len, Error *err)
         {
             if (errno == EINTR)
                 continue;
-            return error_errno(err, "cannot write %s", pw->tmp);
+            return error_errno(err, "cannot write %s", pw->tmp ? pw->tmp : pw->path);
         }
         p += n;
         len -= (size_t) n;
@@ -150,15 +210,18 @@ posix_commit(StorageWriter *w, Error *err)
 {
     PosixWriter *pw = (PosixWriter *) w;
     int rc = 0;
+    const char *what = pw->tmp ? pw->tmp : pw->path;
     if (fsync(pw->fd) != 0)
-        rc = error_errno(err, "cannot sync %s", pw->tmp);
+        rc = error_errno(err, "cannot sync %s", what);
+    if (rc == 0 && !pw->tmp)
+        rc = tmpfile_publish(pw->fd, pw->path, err);
     if (close(pw->fd) != 0 && rc == 0)
-        rc = error_errno(err, "cannot close %s", pw->tmp);
-    if (rc == 0 && rename(pw->tmp, pw->path) != 0)
+        rc = error_errno(err, "cannot close %s", what);
+    if (rc == 0 && pw->tmp && rename(pw->tmp, pw->path) != 0)
         rc = error_errno(err, "cannot rename %s to %s", pw->tmp, pw->path);
     if (rc == 0)
         rc = sync_parent(pw->path, err);
-    if (rc != 0)
+    if (rc != 0 && pw->tmp)
         unlink(pw->tmp);
     posix_writer_free(pw);
     return rc;
@@ -169,7 +232,8 @@ posix_abort(StorageWriter *w)
 {
     PosixWriter *pw = (PosixWriter *) w;
     close(pw->fd);
-    unlink(pw->tmp);
+    if (pw->tmp)
+        unlink(pw->tmp);
     posix_writer_free(pw);
 }
 
@@ -191,9 +255,18 @@ posix_open_write(Storage *s, const char *path, StorageWriter **out, Error *err)
             return -1;
         }
     }
+    char *tmp = NULL;
+    int fd = tmpfile_open_unnamed(slash && slash != dir ? dir : "/", 0640);
     free(dir);
-    char *tmp = xprintf("%s" TMP_MARK "%d.%u", fp, (int) getpid(), atomic_fetch_add(&tmp_counter, 1));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+    {
+        if (!(tmp = staged_temporary((PosixStorage *) s, err)))
+        {
+            free(fp);
+            return -1;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    }
     if (fd < 0)
     {
         error_errno(err, "cannot create %s", tmp);
@@ -306,6 +379,48 @@ posix_remove_tree(Storage *s, const char *dirpath, Error *err)
     return rc;
 }
 
+/* Temporary files of writers killed before commit or abort (kill -9 of a
+ * backup or wal-push): nothing lists them, so they are found by their mark. */
+static int
+remove_stale_below(const char *dir, time_t before, size_t *removed, Error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : error_errno(err, "cannot list %s", dir);
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL)
+    {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;   /* removed meanwhile */
+        char *path = xprintf("%s/%s", dir, e->d_name);
+        if (S_ISDIR(st.st_mode))
+            rc = remove_stale_below(path, before, removed, err);
+        else if (S_ISREG(st.st_mode) && strstr(e->d_name, TMP_MARK) && st.st_mtime < before)
+        {
+            if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+                (*removed)++;
+            else if (errno != ENOENT)
+                rc = error_errno(err, "cannot remove %s", path);
+        }
+        free(path);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int
+posix_remove_stale_writes(Storage *s, const char *dirpath, int64_t min_age, size_t *removed, Error *err)
+{
+    char *fp = full_path((PosixStorage *) s, dirpath);
+    int rc = remove_stale_below(fp, time(NULL) - (time_t) min_age, removed, err);
+    free(fp);
+    return rc;
+}
+
 static void
 posix_close(Storage *s)
 {
@@ -323,6 +438,7 @@ static const StorageDriver posix_driver = {
     .list = posix_list,
     .remove = posix_remove,
     .remove_tree = posix_remove_tree,
+    .remove_stale_writes = posix_remove_stale_writes,
     .close = posix_close,
 };
 

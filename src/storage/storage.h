@@ -1,5 +1,5 @@
 /* The backup pool's storage: one interface every backend implements
- * (POSIX directory now; S3 and HDFS slot in behind the same calls).
+ * (a POSIX directory, an S3 bucket; HDFS would slot in behind the same calls).
  *
  * Paths are '/'-separated keys relative to the pool root. Objects are
  * written through a StorageWriter and appear under their final name only on
@@ -72,6 +72,10 @@ typedef struct StorageDriver
     int (*list)(Storage *s, const char *dir, const char *prefix, StorageList *out, Error *err);
     int (*remove)(Storage *s, const char *path, Error *err);
     int (*remove_tree)(Storage *s, const char *dir, Error *err);
+    /* Removes, anywhere below dir, what writers that died before commit or
+     * abort left, when older than min_age seconds; *removed counts it.
+     * NULL: the backend leaves nothing a process death could strand. */
+    int (*remove_stale_writes)(Storage *s, const char *dir, int64_t min_age, size_t *removed, Error *err);
     void (*close)(Storage *s);
 } StorageDriver;
 
@@ -81,9 +85,14 @@ struct Storage
     char *location;    /* what the user gave, for messages */
 };
 
-/* Opens the storage that `location` names: a directory path or file://path. */
+/* Opens the storage that `location` names: a directory path, file://path
+ * or s3://bucket[/prefix][?options] (storage/s3.c, docs/cli.md). */
 int storage_open(const char *location, Storage **out, Error *err);
+/* A location whose every object costs a network round trip (s3://), as
+ * opposed to a directory: what read-ahead is worth doing for. */
+bool storage_location_is_remote(const char *location);
 Storage *storage_posix_new(const char *root);
+int storage_s3_open(const char *location, Storage **out, Error *err);
 void storage_close(Storage *s);
 
 static inline int storage_open_read(Storage *s, const char *path, StorageReader **out, bool *missing, Error *err)
@@ -96,6 +105,12 @@ static inline int storage_list(Storage *s, const char *dir, StorageList *out, Er
 { return s->driver->list(s, dir, NULL, out, err); }
 static inline int storage_list_prefix(Storage *s, const char *dir, const char *prefix, StorageList *out, Error *err)
 { return s->driver->list(s, dir, prefix, out, err); }
+static inline int storage_remove_stale_writes(Storage *s, const char *dir, int64_t min_age, size_t *removed,
+                                              Error *err)
+{
+    *removed = 0;
+    return s->driver->remove_stale_writes ? s->driver->remove_stale_writes(s, dir, min_age, removed, err) : 0;
+}
 static inline int storage_remove(Storage *s, const char *path, Error *err)
 { return s->driver->remove(s, path, err); }
 static inline int storage_remove_tree(Storage *s, const char *dir, Error *err)
@@ -113,6 +128,11 @@ void storage_list_free(StorageList *l);
 
 /* Whole small objects (manifests, descriptors). */
 int storage_put(Storage *s, const char *path, const void *data, size_t len, Error *err);
+/* Reads at most `max` bytes: a larger object is an error naming it and the
+ * limit (a pool object is untrusted: it must not exhaust memory). */
+int storage_get_limited(Storage *s, const char *path, size_t max, Buffer *out, bool *missing, Error *err);
+/* storage_get_limited with STORAGE_GET_MAX. */
+#define STORAGE_GET_MAX ((size_t) 256 << 20)
 int storage_get(Storage *s, const char *path, Buffer *out, bool *missing, Error *err);
 
 #endif

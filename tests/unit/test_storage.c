@@ -1,5 +1,6 @@
 /* The POSIX pool backend and sealed objects: atomic commit, abort leaves
  * nothing, listing hides temporaries, a broken seal is refused. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +83,34 @@ int main(void)
     CHECK(sealed_get(s, "sealed.json", &back, &missing, &err) != 0 && strstr(err.msg, "missing"),
           "a truncated sealed object is refused");
     free(path);
+
+    /* A writer in progress has no name in the pool at all (O_TMPFILE): a
+     * process killed there leaves nothing; replacing works the same. */
+    StorageWriter *pw;
+    CHECK(storage_open_write(s, "unnamed/obj", &pw, &err) == 0 && storage_write(pw, "abc", 3, &err) == 0,
+          "open a writer");
+    char *udir = xprintf("%s/unnamed", root);
+    DIR *ud = opendir(udir);
+    int entries = 0;
+    for (struct dirent *de; ud && (de = readdir(ud)) != NULL;)
+        entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    if (ud)
+        closedir(ud);
+    CHECK(entries == 0, "a writer in progress leaves no file in the object's directory");
+    CHECK(storage_commit(pw, &err) == 0, "commit the unnamed object");
+    CHECK(storage_put(s, "unnamed/obj", "defg", 4, &err) == 0, "replace an object");
+    Buffer got = {0};
+    CHECK(storage_get(s, "unnamed/obj", &got, &missing, &err) == 0 && got.len == 4 && !memcmp(got.data, "defg", 4),
+          "the replaced object holds the new content");
+    buffer_free(&got);
+    ud = opendir(udir);
+    entries = 0;
+    for (struct dirent *de; ud && (de = readdir(ud)) != NULL;)
+        entries += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+    if (ud)
+        closedir(ud);
+    CHECK(entries == 1, "replacing leaves no temporary beside the object");
+    free(udir);
 
     CHECK(node_name_check("cluster1/shard2/node3", &err) == 0, "node names may nest");
     CHECK(node_name_check("../x", &err) != 0, "node name cannot climb");

@@ -1,4 +1,4 @@
-#include "cluster/catalog.h"
+#include "catalog/catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>

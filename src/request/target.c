@@ -1,4 +1,4 @@
-#include "restore/target.h"
+#include "request/target.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,21 +9,31 @@
 
 #include "common/util.h"
 
+static int
+days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
 int
 target_parse_time(const char *text, Target *t, Error *err)
 {
     int y, mo, d, h, mi, s, n = 0;
-    if (sscanf(text, "%4d-%2d-%2d%*[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n == 0)
+    if (!isdigit((unsigned char) text[0]) ||
+        sscanf(text, "%4d-%2d-%2d%*[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n == 0)
         return error_set(err, "--time '%s' is not a time (expected 'YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]')", text);
     const char *p = text + n;
     double frac = 0;
     if (*p == '.')
     {
-        char *end;
-        frac = strtod(p, &end);
-        if (end == p + 1)
-            return error_set(err, "--time '%s': bad fraction of a second", text);
-        p = end;
+        /* Digits only: strtod would also take "e99", "inf" or a sign. */
+        size_t digits = strspn(p + 1, "0123456789");
+        if (digits == 0 || digits > 9)
+            return error_set(err, "--time '%s': bad fraction of a second (1 to 9 digits)", text);
+        frac = strtod(p, NULL);
+        p += 1 + digits;
     }
     while (*p == ' ')
         p++;
@@ -53,8 +63,11 @@ target_parse_time(const char *text, Target *t, Error *err)
     }
     if (*p != '\0')
         return error_set(err, "--time '%s': unexpected '%s' after the time", text, p);
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970)
+    if (mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || y < 1970)
         return error_set(err, "--time '%s': a field is out of range", text);
+    /* mktime/timegm would carry 2026-02-30 over into March: refuse it. */
+    if (d > days_in_month(y, mo))
+        return error_set(err, "--time '%s': %04d-%02d has %d days, not %d", text, y, mo, days_in_month(y, mo), d);
 
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s,
                     .tm_isdst = -1};
