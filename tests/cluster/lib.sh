@@ -4,6 +4,15 @@
 # Sourced after the test has set WORK (and DIR for psql over the socket).
 
 FAILED=0
+
+# STRATA_TEST_POOL=s3: the test's pool is a prefix in the S3 store instead
+# of $WORK/pool (tests/s3-lib.sh; tests/run.sh starts the store and removes
+# it, with everything in it, at the end)
+# shellcheck source=../pool-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../pool-lib.sh"
+if [ "${STRATA_TEST_POOL:-dir}" = s3 ]; then
+  s3_pool_setup "$WORK" "$(basename "$0" .sh)"
+fi
 ok() { echo "ok - $1"; }
 notok() { echo "not ok - $1: $2"; FAILED=1; }
 

@@ -77,21 +77,20 @@ for n in json.load(open(sys.argv[1]))["nodes"]:
 EOF
 }
 wal_counts() {   # NODE CUTOFF_SEGNO: "<segments below> <segments at or above>" in the pool
-  python3 - "$POOL/nodes/$1/wal" "$2" <<'EOF'
+  pool_objects "nodes/$1/wal" | python3 -c '
 import os, re, sys
 below = above = 0
-for root, dirs, files in os.walk(sys.argv[1]):
-    for f in files:
-        m = re.match(r'^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})-', f)
-        if not m:
-            continue
-        segno = int(m.group(2), 16) * 4096 + int(m.group(3), 16)   # 1 MiB segments
-        if segno < int(sys.argv[2]):
-            below += 1
-        else:
-            above += 1
+for path in sys.stdin:
+    m = re.match(r"^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})-", os.path.basename(path.strip()))
+    if not m:
+        continue
+    segno = int(m.group(2), 16) * 4096 + int(m.group(3), 16)   # 1 MiB segments
+    if segno < int(sys.argv[1]):
+        below += 1
+    else:
+        above += 1
 print(below, above)
-EOF
+' "$2"
 }
 start_segno() {   # NODE BACKUP: the start segment number of a node backup
   "$BIN" info --pool "$POOL" --node "$1" --output json >"$WORK/info.json" 2>/dev/null
@@ -103,9 +102,9 @@ for b in json.load(open(sys.argv[1]))["nodes"][0]["backups"]:
         print(((int(hi, 16) << 32) + int(lo, 16)) // (1024 * 1024))
 EOF
 }
-cps_in_pool() { ls "$POOL/clusters/c1/cps" 2>/dev/null | wc -l; }
+cps_in_pool() { pool_ls clusters/c1/cps | wc -l; }
 # The pool's files (WAL keeps arriving: the cluster archives every second).
-files_to() { (cd "$POOL" && find . -type f | sort) >"$1"; }
+files_to() { pool_files >"$1"; }
 missing_since() {   # LIST [GREP ARGS]: how many files of LIST (matching) are gone
   local list=$1
   shift
@@ -191,20 +190,20 @@ if "$BIN" expire --pool "$POOL" --cluster c1 --keep 2 --meta-conn "$META" >"$WOR
 else
   notok "expire --keep 2" "$(short "$WORK/expire.log")"
 fi
-left=$(ls "$POOL/clusters/c1/backups" | paste -sd' ')
+left=$(pool_ls clusters/c1/backups | paste -sd' ')
 [ "$left" = "${IDS[2]} ${IDS[3]}" ] && ok "the pool holds cluster backups $left" ||
   notok "cluster backups left" "'$left', want '${IDS[2]} ${IDS[3]}'"
 gone=0
 for k in 1 2; do
   for set in meta shard1; do
     nb=$(node_backup "$k" "$set")
-    [ -e "$POOL/nodes/c1/$set/backups/$nb" ] && { gone=1; notok "node backup removed" "c1/$set $nb is still there"; }
+    pool_has "nodes/c1/$set/backups/$nb" && { gone=1; notok "node backup removed" "c1/$set $nb is still there"; }
   done
 done
 for k in 3 4; do
   for set in meta shard1; do
     nb=$(node_backup "$k" "$set")
-    [ -f "$POOL/nodes/c1/$set/backups/$nb/backup.manifest" ] || { gone=1; notok "node backup kept" "c1/$set $nb is missing"; }
+    pool_has "nodes/c1/$set/backups/$nb/backup.manifest" || { gone=1; notok "node backup kept" "c1/$set $nb is missing"; }
   done
 done
 [ "$gone" = 0 ] && ok "node backups of the removed cluster backups are gone, those of the kept ones stay"
@@ -216,10 +215,11 @@ for set in meta shard1; do
     notok "WAL of c1/$set" "below/above the cut: before ${BEFORE[$set]}, after $after"
   fi
 done
-ls "$POOL/nodes/c1/shard1/wal/history" >/dev/null 2>&1 || true
 CPS_AFTER=$(cps_in_pool)
 end3=$(jget "$WORK/b3.json" end_cp.epoch)
-old_cps=$(python3 - "$POOL/clusters/c1/cps" "$end3" <<'EOF'
+rm -rf "$WORK/cps" && mkdir -p "$WORK/cps"
+for cp in $(pool_ls clusters/c1/cps); do pool_get "clusters/c1/cps/$cp" "$WORK/cps/$cp"; done
+old_cps=$(python3 - "$WORK/cps" "$end3" <<'EOF'
 import json, os, sys
 n = 0
 for f in os.listdir(sys.argv[1]):
@@ -258,10 +258,10 @@ stop_under "$WORK/r1"
 
 # ---- again: the newest backups stay whatever the retention -----------------------------------
 if "$BIN" expire --pool "$POOL" --cluster c1 --keep 1 --output json >"$WORK/k1.json" 2>"$WORK/k1.log" &&
-  [ "$(ls "$POOL/clusters/c1/backups" | paste -sd' ')" = "${IDS[3]}" ]; then
+  [ "$(pool_ls clusters/c1/backups | paste -sd' ')" = "${IDS[3]}" ]; then
   ok "--keep 1 leaves the newest backup ${IDS[3]}"
 else
-  notok "--keep 1" "$(short "$WORK/k1.log") left: $(ls "$POOL/clusters/c1/backups" | paste -sd' ')"
+  notok "--keep 1" "$(short "$WORK/k1.log") left: $(pool_ls clusters/c1/backups | paste -sd' ')"
 fi
 if "$BIN" verify --pool "$POOL" >"$WORK/verify2.out" 2>&1; then
   ok "strata verify is clean after the second expire"

@@ -5,6 +5,7 @@
 # Environment (set by tests/run.sh; defaults for running one test by hand):
 #   STRATA_BIN        the strata binary (default: build/asan/strata)
 #   STRATA_TEST_WORK  this test's own directory (default: a new /tmp dir)
+#   STRATA_TEST_POOL  "s3": the pool is a prefix in the S3 store (tests/s3-lib.sh)
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROOT_DIR=$(cd "$TESTS_DIR/.." && pwd)
@@ -36,6 +37,13 @@ T=$STRATA_TEST_WORK
 mkdir -p "$T"
 POOL=$T/pool
 export POOL
+# shellcheck source=../pool-lib.sh
+source "$TESTS_DIR/pool-lib.sh"
+if [ "${STRATA_TEST_POOL:-dir}" = s3 ]; then
+  s3_pool_setup "$T" "$TEST_NAME"
+  # once the instances that archive into it have stopped
+  pg_lib_after_stop_hook() { s3_pool_clean; }
+fi
 pg_lib_init "$T"
 
 TEST_FAILS=0
@@ -148,21 +156,11 @@ sys.exit(0 if all(s in text for s in sys.argv[2:]) else 1)
 EOF
 }
 
-# flip_byte FILE OFFSET: xor one byte with 0xff (run twice to undo)
-flip_byte() {
-  python3 - "$1" "$2" <<'EOF'
-import sys
-f, off = sys.argv[1], int(sys.argv[2])
-with open(f, "r+b") as fh:
-    fh.seek(off); b = fh.read(1)
-    fh.seek(off); fh.write(bytes([b[0] ^ 0xff]))
-EOF
-}
+# flip_byte, pool_objects, pool_flip, ...: tests/pool-lib.sh
 
 # wal_objects NODE: archived WAL objects of NODE (paths), sorted by name
 wal_objects() {
-  find "$POOL/nodes/$1/wal" -type f ! -path '*/history/*' 2>/dev/null | \
-    awk -F/ '{print $NF "\t" $0}' | sort | cut -f2
+  pool_objects "nodes/$1/wal" | grep -v '/history/' | awk -F/ '{print $NF "\t" $0}' | sort | cut -f2
 }
 # walname of a WAL object path
 wal_name_of() { basename "$1" | grep -oE '^[0-9A-F]{24}'; }
@@ -174,6 +172,13 @@ no_postmaster_in() { ! pg_is_running "$1"; }
 # port ($RPORT), registers the instance for cleanup. Sets RC/OUT/ERR.
 restore_start() {
   local name=$1; shift
+  # the previous restore's instance, stopped and passed, is not needed any
+  # more: its data directory goes (a failing test keeps everything)
+  # (not when the test made the same directory anew for this one)
+  if [ -n "${RDIR:-}" ] && [ "$RDIR" != "$T/$name" ] && [ "$TEST_FAILS" -eq 0 ] && [ -d "$RDIR" ] &&
+     ! pg_is_running "$RDIR"; then
+    rm -rf "$RDIR"
+  fi
   RPORT=$(free_port $((PORT_BASE + 5)))
   RDIR=$T/$name
   run "restore_$name" timeout --foreground -k 10 600 "$STRATA_BIN" restore --pool "$POOL" --target-dir "$RDIR" \

@@ -33,15 +33,15 @@ check_rc "verify of an intact pool exits 0" 0
 # ---- a flipped byte in a data object ---------------------------------------
 BDIR=$POOL/nodes/$NODE/backups/$BID
 # the biggest data object: pgbench_accounts' main fork
-OBJ=$(find "$BDIR/data" -type f -printf '%s %p\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2-)
+OBJ=$(pool_objects_sized "nodes/$NODE/backups/$BID/data" | sort -n | tail -n 1 | cut -d' ' -f2-)
 if [ -z "$OBJ" ]; then
   fail "backup has data objects under $BDIR/data" "none found"; finish
 fi
 REL=${OBJ#"$BDIR/data/"}; REL=${REL%.*}     # e.g. base/5/16397
-SIZE=$(stat -c %s "$OBJ")
+SIZE=$(pool_object_size "$OBJ")
 OFF=$((SIZE / 2))
 note "corrupting $OBJ ($SIZE bytes) at $OFF (relation file $REL)"
-flip_byte "$OBJ" "$OFF"
+pool_flip "$OBJ" "$OFF"
 
 run verify_data strata verify --pool "$POOL" --node "$NODE"
 check_rc "verify with a corrupt data object exits 1" 1
@@ -67,7 +67,7 @@ check_rc_nonzero "restore --latest with the only backup corrupt fails"
 check "... and starts no instance" no_postmaster_in "$RDIR"
 pg_stop "$RDIR"
 
-flip_byte "$OBJ" "$OFF"     # undo
+pool_flip "$OBJ" "$OFF"     # undo
 run verify_fixed strata verify --pool "$POOL" --node "$NODE"
 check_rc "verify passes again once the byte is restored" 0
 
@@ -80,16 +80,16 @@ fi
 # the last 6 segments were written after the backup
 WOBJ=${WALS[$(( ${#WALS[@]} - 2 ))]}
 WNAME=$(wal_name_of "$WOBJ")
-WSIZE=$(stat -c %s "$WOBJ")
+WSIZE=$(pool_object_size "$WOBJ")
 note "corrupting WAL object $WOBJ ($WSIZE bytes)"
-flip_byte "$WOBJ" $((WSIZE / 2))
+pool_flip "$WOBJ" $((WSIZE / 2))
 run verify_wal strata verify --pool "$POOL" --node "$NODE"
 check_rc "verify with a corrupt WAL object exits 1" 1
 check_msg "verify names the corrupt WAL segment" "$WNAME"
 run walget_corrupt strata wal-get --pool "$POOL" --node "$NODE" "$WNAME" "$T/out/walget.$WNAME"
 check_rc "wal-get of a corrupt WAL object exits 126" 126
 check "wal-get of a corrupt WAL object writes nothing at the destination" test ! -e "$T/out/walget.$WNAME"
-flip_byte "$WOBJ" $((WSIZE / 2))     # undo
+pool_flip "$WOBJ" $((WSIZE / 2))     # undo
 run walget_ok strata wal-get --pool "$POOL" --node "$NODE" "$WNAME" "$T/out/walget.$WNAME"
 check_rc "wal-get of the repaired WAL object exits 0" 0
 check_eq "wal-get writes a whole segment" \
@@ -101,7 +101,7 @@ MID=$(( ${#WALS[@]} - 4 ))
 GOBJ=${WALS[$MID]}
 GNAME=$(wal_name_of "$GOBJ")
 note "removing WAL object $GOBJ"
-mv "$GOBJ" "$T/out/removed-wal-object"
+pool_take "$GOBJ" "$T/out/removed-wal-object"
 run check_gap strata check --pool "$POOL" --node "$NODE"
 check_rc "check with a missing segment exits 1" 1
 check_msg "check names the missing segment" "$GNAME"
@@ -121,7 +121,7 @@ else
 fi
 pg_stop "$RDIR"
 
-mv "$T/out/removed-wal-object" "$GOBJ"
+pool_put_back "$T/out/removed-wal-object" "$GOBJ"
 run check_nogap strata check --pool "$POOL" --node "$NODE"
 check_rc "check passes once the segment is back" 0
 

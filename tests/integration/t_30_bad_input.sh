@@ -32,6 +32,13 @@ run help strata backup --help
 check_rc "backup --help: exit 0" 0
 check_msg "backup --help documents --pgdata" "--pgdata"
 
+bad_value() {   # LABEL MESSAGE-FLAG ARGS...
+  local label=$1 flag=$2; shift 2
+  run "badv_$label" strata "$@"
+  check_rc "$* : exit 2" 2
+  check_msg "$* : message names $flag" "$flag"
+}
+
 # malformed restore targets; nothing may be created
 bad_target() {   # LABEL FLAG VALUE
   rm -rf "$T/never"
@@ -47,17 +54,39 @@ bad_target lsn2 --lsn 0/XYZ
 bad_target xid --xid -1
 bad_target xid2 --xid 12abc
 bad_target action --target-action explode
+# values that used to be taken modulo 2^32 or carried into the next month
+bad_target lsn_wide --lsn 0/FFFFFFFFF
+bad_target lsn_high --lsn 100000000/0
+bad_target lsn_blank --lsn " 1/0"
+bad_target feb30 --time "2026-02-30 12:00:00+00"
+bad_target apr31 --time "2026-04-31 00:00:00+00"
+bad_target xid_big --xid 99999999999999999999999
+# --set goes through the same setting-name check and quoting as the node manager's
+bad_target set_newline --set $'work_mem=1MB\nrestore_command=touch /tmp/strata-t30-pwned'
+bad_target set_cr --set $'work_mem=1MB\rport=1'
+bad_target set_name --set "work mem=1MB"
+bad_target set_name2 --set $'x\nrestore_command=1'
+bad_target set_noeq --set "work_mem"
+check "no --set was run as a command" test ! -e /tmp/strata-t30-pwned
+# sizes and counts that overflow
+bad_value rate_ovf --max-rate backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" --max-rate 20000000000G
+bad_value jobs_ovf --jobs backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" --jobs 99999999999999999999
+bad_value label --label backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" --label $'two\nlines'
+# a file that never ends is refused after a bounded read, not read until memory runs out
+run topo_zero timeout 60 "$STRATA_BIN" cluster register --meta-conn "host=127.0.0.1 port=$DEAD_PORT" --topology /dev/zero
+check_rc "cluster register --topology /dev/zero: exit 1" 1
+check_msg "--topology /dev/zero: refused as too large, naming it" "/dev/zero is larger than"
+head -c 17000000 /dev/zero | tr '\0' ' ' >"$T/big-topology.json"
+run topo_big strata cluster register --meta-conn "host=127.0.0.1 port=$DEAD_PORT" --topology "$T/big-topology.json"
+check_rc "a 17 MB topology: exit 1" 1
+check_msg "a 17 MB topology: refused as too large" "is larger than"
+rm -f "$T/big-topology.json"
+
 run two_targets strata restore --pool "$POOL" --node "$NODE" --target-dir "$T/never" --xid 1000 --lsn 0/3000000
 check_rc "restore with two targets (--xid and --lsn): exit 2" 2
 if grep -qE -- '--(xid|lsn)' "$OUT" "$ERR"; then pass "restore with two targets: names one of them"
 else fail "restore with two targets: names one of them" "$(head -c 200 "$ERR")"; fi
 
-bad_value() {   # LABEL MESSAGE-FLAG ARGS...
-  local label=$1 flag=$2; shift 2
-  run "badv_$label" strata "$@"
-  check_rc "$* : exit 2" 2
-  check_msg "$* : message names $flag" "$flag"
-}
 bad_value jobs0 --jobs backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" --jobs 0
 bad_value jobsx --jobs backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" --jobs many
 bad_value rate --max-rate backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" --max-rate 5X

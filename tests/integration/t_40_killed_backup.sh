@@ -26,20 +26,22 @@ KPID=$!
 bg_register "$KPID"
 # for 25 s at least (two lease renewals), until it has published some data
 # objects (or 40 s)
-for ((i = 0; i < 400; i++)); do
-  n=$(find "$POOL/nodes/$NODE/backups" -path '*/data/*' -type f 2>/dev/null | wc -l)
-  [ "$n" -ge 1 ] && [ "$i" -ge 250 ] && break
+# (by the clock: looking at an S3 pool takes longer than at a directory)
+t_kill=$SECONDS
+while [ $((SECONDS - t_kill)) -lt 40 ]; do
+  n=$(pool_objects "nodes/$NODE/backups" | grep -c '/data/')
+  [ "$n" -ge 1 ] && [ $((SECONDS - t_kill)) -ge 25 ] && break
   kill -0 "$KPID" 2>/dev/null || break
   sleep 0.1
 done
 if kill -0 "$KPID" 2>/dev/null; then
-  pass "backup still running after $((i / 10)) s ($n data objects in the pool)"
+  pass "backup still running after $((SECONDS - t_kill)) s ($n data objects in the pool)"
 else
   fail "backup still running when it is killed" "it already exited"; show "$T/out/killed.err"
 fi
 # A running backup is left alone, even by a threshold shorter than its age:
 # its lease is renewed every 10 s.
-mapfile -t DIRS < <(ls "$POOL/nodes/$NODE/backups" 2>/dev/null)
+mapfile -t DIRS < <(pool_ls "nodes/$NODE/backups")
 run expire_live strata expire --pool "$POOL" --node "$NODE" --keep 1 --interrupted-after 20s --output json
 check_rc "expire while the backup runs: exit 0" 0
 check_eq "expire while the backup runs: nothing removed as interrupted" 0 \
@@ -47,7 +49,7 @@ check_eq "expire while the backup runs: nothing removed as interrupted" 0 \
 check_eq "expire while the backup runs: it is listed in progress" "in progress" \
   "$(jq -r --arg id "${DIRS[0]:-none}" '.incomplete[] | select(.id == $id) | .problem' "$OUT" 2>/dev/null \
      | grep -o 'in progress' | head -n 1)"
-check "the running backup's directory is still there" test -d "$POOL/nodes/$NODE/backups/${DIRS[0]:-none}"
+check "the running backup's directory is still there" pool_has "nodes/$NODE/backups/${DIRS[0]:-none}"
 KIDS=$(pgrep -P "$KPID" | paste -sd' ')
 kill -KILL "$KPID" 2>/dev/null
 KILLED_AT=$(date +%s)
@@ -56,11 +58,11 @@ wait "$KPID" 2>/dev/null
 [ -n "$KIDS" ] && note "the killed backup had child processes: $KIDS (killed too)"
 sleep 1
 
-mapfile -t DIRS < <(ls "$POOL/nodes/$NODE/backups" 2>/dev/null)
+mapfile -t DIRS < <(pool_ls "nodes/$NODE/backups")
 KID=${DIRS[0]:-}
 note "partial backup directories: ${DIRS[*]:-none}"
 if [ -n "$KID" ]; then
-  check "the killed backup has no manifest" test ! -e "$POOL/nodes/$NODE/backups/$KID/backup.manifest"
+  check "the killed backup has no manifest" pool_lacks "nodes/$NODE/backups/$KID/backup.manifest"
 else
   note "the killed backup left no directory"
 fi
@@ -149,12 +151,12 @@ if [ -n "$KID" ]; then
   check_rc "expire --dry-run after the kill: exit 0" 0
   check "... says it would remove the killed backup as interrupted" \
     grep -q "would remove backup $KID of $NODE: interrupted" "$OUT"
-  check "... and removes nothing" test -d "$POOL/nodes/$NODE/backups/$KID"
+  check "... and removes nothing" pool_has "nodes/$NODE/backups/$KID"
   run expire_k strata expire --pool "$POOL" --node "$NODE" --keep 1 --interrupted-after 20s --output json
   check_rc "expire after the kill: exit 0" 0
   check_eq "expire removed the killed backup as interrupted" "$KID" \
     "$(jq -r '.removed_interrupted[].id' "$OUT" 2>&1)"
-  check "its directory is gone" test ! -e "$POOL/nodes/$NODE/backups/$KID"
+  check "its directory is gone" pool_lacks "nodes/$NODE/backups/$KID"
   check_eq "the new backup is kept" "$NID" "$(jq -r '.kept | join(",")' "$OUT" 2>&1)"
   check_eq "no incomplete backup left" 0 "$(jq '.incomplete | length' "$OUT" 2>&1)"
   WAL_AFTER=$(wal_objects "$NODE" | wc -l)
@@ -170,14 +172,14 @@ if [ -n "$KID" ]; then
 fi
 
 # ---- Ctrl-C: the backup stops and removes what it wrote ----------------------
-mapfile -t BEFORE < <(ls "$POOL/nodes/$NODE/backups")
+mapfile -t BEFORE < <(pool_ls "nodes/$NODE/backups")
 "$STRATA_BIN" backup --pool "$POOL" --node "$NODE" --pgdata "$PDIR" \
   --pg-conn "host=127.0.0.1 port=$PPORT dbname=postgres" --max-rate 5M \
   >"$T/out/interrupted.out" 2>"$T/out/interrupted.err" &
 IPID=$!
 bg_register "$IPID"
 for ((i = 0; i < 300; i++)); do
-  n=$(find "$POOL/nodes/$NODE/backups" -path '*/data/*' -type f -newer "$T/out/interrupted.out" 2>/dev/null | wc -l)
+  n=$(pool_objects "nodes/$NODE/backups" | grep '/data/' | grep -cvF -f <(printf '/backups/%s/\n' "${BEFORE[@]}"))
   [ "$n" -ge 1 ] && break
   sleep 0.1
 done
@@ -193,7 +195,7 @@ irc=$?
 check_eq "SIGINT of a backup: exit 130" 130 "$irc"
 check "... saying it was cancelled" grep -q "cancelled by request" "$T/out/interrupted.err"
 note "it ended $(( $(date +%s) - t0 )) s after the signal: $(tail -n 1 "$T/out/interrupted.err" | cut -c1-200)"
-mapfile -t AFTER < <(ls "$POOL/nodes/$NODE/backups")
+mapfile -t AFTER < <(pool_ls "nodes/$NODE/backups")
 check_eq "... and left no backup directory" "${BEFORE[*]}" "${AFTER[*]}"
 
 finish

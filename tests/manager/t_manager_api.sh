@@ -131,6 +131,19 @@ if [ "$c_a" = 400 ] && echo "$b_a" | grep -q '"error":"malformed JSON body' && [
 else
   notok "bad JSON" "$c_a/$c_b/$c_c/$c_d: $b_a"
 fi
+# a CP request through the codec `strata cp create` uses: strict, its rules
+api POST /api/v1/clusters/c1/cps '{"colour": "red"}'
+c_a=$CODE b_a=$BODY
+api POST /api/v1/clusters/c1/cps '{"name": "x", "every": 2}'
+c_b=$CODE b_b=$BODY
+api POST /api/v1/clusters/c1/cps '{"timeout_ms": 5}'
+c_c=$CODE b_c=$BODY
+if [ "$c_a" = 400 ] && echo "$b_a" | grep -q 'colour' && [ "$c_b" = 400 ] && echo "$b_b" | grep -q 'does not apply' &&
+  [ "$c_c" = 400 ] && echo "$b_c" | grep -q 'out of range'; then
+  ok "CP request: an unknown member, a CLI-only field, a bound below 10 ms -> 400 naming it"
+else
+  notok "CP request" "$c_a $b_a / $c_b $b_b / $c_c $b_c"
+fi
 api POST /api/v1/clusters/c1/restore-plan '{"time": "2026-13-45 99:00:00"}'
 c_a=$CODE b_a=$BODY
 api POST /api/v1/clusters/c1/restore-plan '{"time": "yesterday"}'
@@ -200,6 +213,18 @@ if [ "$CODE" = 202 ] && [ -n "$JOB" ]; then
 else
   notok "POST backups" "$CODE $BODY"
 fi
+# The job's log: its own lines, tagged with it, its worker threads' included.
+api GET "/api/v1/jobs/$JOB/log"
+if [ "$CODE" = 200 ] && echo "$BODY" | jq -e --arg t "[job $JOB]" \
+    '.running == false and (.lines | length) > 2 and all(.lines[]; test("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]{12}[+-][0-9]{4} P[0-9]+ [A-Z]+ ") and contains($t)) and any(.lines[]; contains("started"))' >/dev/null; then
+  ok "GET /api/v1/jobs/$JOB/log: $(echo "$BODY" | jq '.lines | length') line(s), each with time, pid, level and [job $JOB]"
+else
+  notok "GET /api/v1/jobs/$JOB/log" "$CODE $(echo "$BODY" | head -c 400)"
+fi
+grep -q "INFO \[job $JOB\] job $JOB: backup of cluster c1 started" "$WORK/manager.log" &&
+  ok "the daemon's own log carries the job's tag" || notok "job tag in the daemon log" "$(grep -m2 "job $JOB" "$WORK/manager.log")"
+api GET "/api/v1/jobs/999999/log"
+[ "$CODE" = 404 ] && ok "GET /api/v1/jobs/999999/log -> 404" || notok "log of an unknown job" "$CODE $BODY"
 api GET /api/v1/clusters/c1/backups
 [ "$CODE" = 200 ] && [ -n "${BACKUP:-}" ] && echo "$BODY" | grep -q "\"id\":\"$BACKUP\"" &&
   ok "GET backups lists $BACKUP" || notok "GET backups" "$CODE $BODY"

@@ -135,6 +135,19 @@ api GET $P
 # ---- a policy that never runs, listed and deleted ---------------------------------------------
 expect 201 '"window":"01:00-03:00"' "a disabled nightly policy" POST $P '{"window": "01:00-03:00", "keep_days": 7, "enabled": false, "shard": "shard1"}'
 NIGHTLY=$(count_json 'd["id"]')
+# Edited (PATCH): the schedule and the retention, each replacing its other form.
+N=/api/v1/policies/$NIGHTLY
+expect 200 '"window":"02:00-04:00","keep_last":3,"keep_days":null,"enabled":false' "PATCH: new window, keep_last replaces keep_days" \
+  PATCH "$N" '{"window": "02:00-04:00", "keep_last": 3}'
+expect 200 '"period_seconds":3600,"window":null,"keep_last":3' "PATCH: a period replaces the window, the retention stays" \
+  PATCH "$N" '{"period_seconds": 3600}'
+expect 200 '"keep_last":null,"keep_days":null,"enabled":false' "PATCH: keep everything" PATCH "$N" '{"keep_last": null, "keep_days": null}'
+expect 400 "not both" "PATCH: period and window" PATCH "$N" '{"period_seconds": 60, "window": "01:00-02:00"}'
+expect 400 "not both" "PATCH: keep_last and keep_days" PATCH "$N" '{"keep_last": 1, "keep_days": 1}'
+expect 400 "is not HH:MM-HH:MM" "PATCH: a malformed window" PATCH "$N" '{"window": "nightly"}'
+expect 400 'unknown member .*shard' "PATCH: the scope cannot change" PATCH "$N" '{"shard": "shard1"}'
+expect 400 "nothing to change" "PATCH: an empty body" PATCH "$N" '{}'
+expect 400 'must be true or false' "PATCH: enabled not a boolean" PATCH "$N" '{"enabled": 1}'
 expect 200 "\"deleted\":$NIGHTLY" "DELETE the nightly policy" DELETE "/api/v1/policies/$NIGHTLY"
 
 # ---- every 5 s, keep the last 2 ------------------------------------------------------------

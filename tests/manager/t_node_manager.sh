@@ -226,6 +226,14 @@ if [ "$n" = 2 ] && [ "$nodes" = "c1/meta c1/shard1" ] && grep -q 'task 1 (backup
 else
   notok "node manager A's tasks" "$n succeeded, nodes '$nodes': $BODY"
 fi
+# The two tasks ran at the same time: each one's lines carry its own tag.
+if grep -qE ' P[0-9]+ INFO \[task 1\] task 1 \(backup\) succeeded' "$WORK/nm-a.log" &&
+   grep -qE ' P[0-9]+ INFO \[task 2\] task 2 \(backup\) succeeded' "$WORK/nm-a.log" &&
+   ! grep -E '\[task 1\]' "$WORK/nm-a.log" | grep -q 'task 2 '; then
+  ok "node manager A's log: the concurrent tasks' lines are tagged [task 1] and [task 2]"
+else
+  notok "task tags in node manager A's log" "$(grep -m4 'task [12]' "$WORK/nm-a.log")"
+fi
 
 # ---- kill -9 of node manager A mid-backup --------------------------------------------------
 before=$(cluster_backups)

@@ -197,6 +197,17 @@ NRUN=$(running_under "$RESTORED/c1r" | wc -l)
 NNODES=$(jq '[(.meta[]), (.shards[].nodes[]), (.compute[]?)] | length' "$DIR/topology.json")
 [ "$NRUN" = "$NNODES" ] && ok "all $NRUN instances of c1r run" || notok "c1r instances" "$NRUN running of $NNODES"
 
+# ---- one shard alone through the manager (the restore request's "shard", shared with the CLI) -------
+SHARD=$(jq -r '.shards[0].name' "$DIR/topology.json")
+cm POST /api/v1/clusters/c1/restores "{\"to\": \"c1s\", \"shard\": \"$SHARD\", \"latest\": true}"
+SJOB=$(jf .job)
+if [ "$CODE" = 202 ] && wait_job "$SJOB" 600 && [ "$STATE" = succeeded ] && [ -n "$(jf '.result.port // empty')" ]; then
+  ok "shard restore job $SJOB ($SHARD of c1 alone, through the manager) succeeded: port $(jf .result.port), $(jf .result.data_dir), archiving into $(jf .result.archive_node)"
+  C1R_PORTS="$C1R_PORTS$(jf .result.port) "   # still running: not a leftover of the failure below
+else
+  notok "shard restore job" "$CODE state $STATE: $(jf .reason) $BODY"
+fi
+
 # ---- failure: the node manager killed -9 in the middle of a restore task ---------------------
 stop_pid NM_PID
 if start_nm "$WORK/nm-slow.json"; then
