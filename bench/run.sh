@@ -19,6 +19,11 @@ TOOLS=${TOOLS:-"strata pgbackrest pg_basebackup"}   # subset for debugging
 KEEP_WORKDIR=${KEEP_WORKDIR:-0}     # 1: leave data dirs and repositories behind
 VERIFY=${VERIFY:-1}                 # 1: start the last run's restores and check the data
 WARM=${WARM:-1}                     # 1: warm the page cache before each timed operation
+OPS=${OPS:-"backup restore"}        # "backup" alone skips the restores (and their check)
+REUSE=${REUSE:-0}                   # 1: reuse WORKDIR's data set from an earlier SETUP_ONLY/KEEP_WORKDIR run
+SETUP_ONLY=${SETUP_ONLY:-0}         # 1: build the data set and stop (keeps it for REUSE=1)
+CHUNK_SIZE=${CHUNK_SIZE:-}          # strata --chunk-size (empty: strata's default)
+NICE=${NICE:-0}                     # strata --nice: 0, the priority the other tools run at
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$HERE/.." && pwd)
@@ -31,10 +36,14 @@ case "$COMPRESS" in
   none) PGBR_COMPRESS=none ;;
   *) echo "bench: COMPRESS must be zstd, lz4 or none" >&2; exit 2 ;;
 esac
-for v in SCALE RUNS JOBS LEVEL PORT; do
+for v in SCALE RUNS JOBS LEVEL PORT NICE; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "bench: $v must be a number" >&2; exit 2; }
 done
 has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
+has_op() { [[ " $OPS " == *" $1 "* ]]; }
+has_op restore || VERIFY=0
+[ "$SETUP_ONLY" = 1 ] && KEEP_WORKDIR=1
+[ "$REUSE" = 1 ] && KEEP_WORKDIR=1      # the data set outlives the run, for the next REUSE=1
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -177,6 +186,17 @@ timed() {
 }
 
 # ---------------------------------------------------------------- setup
+if [ "$REUSE" = 1 ]; then
+  [ -f "$W/setup.done" ] || die "REUSE=1 but $W holds no finished data set (run SETUP_ONLY=1 first)"
+  [ "$(cat "$W/setup.done")" = "$SCALE" ] || die "REUSE=1: $W holds SCALE=$(cat "$W/setup.done"), not $SCALE"
+  log "reusing the SCALE=$SCALE data set in $W (JOBS=$JOBS)"
+  cd "$W" || die "cannot enter $W"
+  if has_tool strata; then install -m 755 "$STRATA_SRC" "$STRATA"; fi
+  rm -rf "$OUT"; as_user mkdir -p "$OUT"; : >"$RES"; chown "$BENCH_USER": "$RES" 2>/dev/null || true
+  start_pg "$PRIMARY" "$W/primary.log" "$P_PORT"
+  start_pg "$STANDBY" "$W/standby.log" "$S_PORT"
+  wait_standby
+else
 log "setup: SCALE=$SCALE RUNS=$RUNS JOBS=$JOBS COMPRESS=$COMPRESS LEVEL=$LEVEL TOOLS='$TOOLS' in $W"
 if [ -f "$PRIMARY/postmaster.pid" ] || [ -f "$STANDBY/postmaster.pid" ]; then
   stop_pg "$STANDBY"; stop_pg "$PRIMARY"
@@ -275,6 +295,10 @@ if has_tool strata; then
     log "warning: strata check reported problems (see $OUT/strata-check.out)"
 fi
 
+echo "$SCALE" >"$W/setup.done"
+fi
+if [ "$SETUP_ONLY" = 1 ]; then log "SETUP_ONLY: data set ready in $W (run again with REUSE=1)"; exit 0; fi
+
 DB_BYTES=$(dir_bytes "$STANDBY")
 DB_MB=$(awk -v b="$DB_BYTES" 'BEGIN{printf "%.1f", b/1e6}')
 DBSIZE_SQL=$(psql_at "$P_PORT" "SELECT pg_size_pretty(sum(pg_database_size(datname))) FROM pg_database")
@@ -288,11 +312,11 @@ backup_strata() {
   timed strata backup "$1" "$POOL/nodes/$NODE/backups" -- \
     "$STRATA" backup --pool "$POOL" --node "$NODE" --pgdata "$STANDBY" \
       --pg-conn "$S_CONN" --primary-conn "$P_CONN" \
-      --jobs "$JOBS" --compress "$COMPRESS" --compress-level "$LEVEL" --quiet
+      --jobs "$JOBS" --compress "$COMPRESS" --compress-level "$LEVEL" ${CHUNK_SIZE:+--chunk-size "$CHUNK_SIZE"} --nice "$NICE" --quiet
 }
 backup_pgbackrest() {
   timed pgbackrest backup "$1" "$PGBR_REPO/backup/bench" -- \
-    pgbackrest --config="$PGBR_CONF" --stanza=bench backup --type=full
+    pgbackrest --config="$PGBR_CONF" --stanza=bench backup --type=full --process-max="$JOBS"
 }
 backup_pg_basebackup() {
   rm -rf "$PGBB_DIR"
@@ -333,7 +357,7 @@ prune() {
 
 BACKUP_TOOLS=(); RESTORE_TOOLS=()
 for t in strata pgbackrest pg_basebackup; do has_tool "$t" && BACKUP_TOOLS+=("$t"); done
-for t in strata pgbackrest; do has_tool "$t" && RESTORE_TOOLS+=("$t"); done
+if has_op restore; then for t in strata pgbackrest; do has_tool "$t" && RESTORE_TOOLS+=("$t"); done; fi
 
 # ---------------------------------------------------------------- runs
 for r in $(seq 1 "$RUNS"); do
@@ -403,6 +427,16 @@ ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN{printf "%
 S_B=$(med_secs strata backup); R_B=$(med_secs pgbackrest backup); B_B=$(med_secs pg_basebackup backup)
 S_R=$(med_secs strata restore); R_R=$(med_secs pgbackrest restore)
 
+# The median over runs of each run's own ratio: the tools of one run are
+# measured minutes apart, so on a shared machine this is steadier than the
+# ratio of the medians.
+run_ratio() { # tool_a tool_b op -> median over runs of (b seconds / a seconds)
+  awk -F'\t' -v a="$1" -v b="$2" -v o="$3" '$3==o && $7=="ok" && $2==a{sa[$1]=$4} $3==o && $7=="ok" && $2==b{sb[$1]=$4}
+    END{for (r in sa) if (r in sb) printf "%.3f\n", sb[r]/sa[r]}' "$RES" | median | awk '{if($1!="") printf "%.2f", $1}'
+}
+PR_B=$(run_ratio strata pgbackrest backup); PB_B=$(run_ratio strata pg_basebackup backup)
+PR_R=$(run_ratio strata pgbackrest restore)
+
 ROWS=()
 row() { # tool op
   local t=$1 o=$2 s cs cpu mb r1="" r2="" ok all rss st
@@ -437,7 +471,7 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 
 {
   echo "<!-- generated by bench/run.sh on $(date -u '+%Y-%m-%d %H:%M UTC'); do not edit -->"
-  echo "Parameters: \`SCALE=$SCALE RUNS=$RUNS JOBS=$JOBS COMPRESS=$COMPRESS LEVEL=$LEVEL WARM=$WARM\`;"
+  echo "Parameters: \`SCALE=$SCALE RUNS=$RUNS JOBS=$JOBS COMPRESS=$COMPRESS LEVEL=$LEVEL WARM=$WARM NICE=$NICE OPS='$OPS'${CHUNK_SIZE:+ CHUNK_SIZE=$CHUNK_SIZE}\`;"
   echo "database: $DB_MB MB of files in the standby's data directory (pg_wal excluded; $DBSIZE_SQL in pg_database_size);"
   echo "machine: $(nproc) CPUs ($CPU_MODEL), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM;"
   echo "load average before/after the runs: $LOAD_BEFORE / $LOAD_AFTER;"
@@ -454,7 +488,11 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
   echo
   echo "Goals:"
   goal "strata backup ≥ 2× pgBackRest" "$(ratio "$S_B" "$R_B" || true)" 2 ge
+  goal "strata backup ≥ 2× pgBackRest, median of per-run ratios" "$PR_B" 2 ge
+  goal "strata backup ≥ 1.0× pg_basebackup (server-side compression, same workers)" "$(ratio "$S_B" "$B_B" || true)" 1 ge
+  goal "strata backup ≥ 1.0× pg_basebackup, median of per-run ratios" "$PB_B" 1 ge
   goal "strata restore ≥ 1.5× pgBackRest" "$(ratio "$S_R" "$R_R" || true)" 1.5 ge
+  goal "strata restore ≥ 1.5× pgBackRest, median of per-run ratios" "$PR_R" 1.5 ge
   goal "strata peak RSS ≤ 64 MiB" "$RSS_ALL" 64 le
   echo
   if [ "$VERIFY" = 1 ]; then
