@@ -139,6 +139,21 @@ abandoned=$(( $(jget "$WORK/wl.json" abandoned_after_prepare) + $(jget "$WORK/wl
 "$BIN" cp create --meta-conn "$META" --cluster c1 --pool "$POOL" --name cp-final --output json \
   >"$WORK/cp-final.json" 2>"$WORK/cp-final.log" || notok "cp create cp-final" "$(short "$WORK/cp-final.log")"
 
+# Every CP's WAL in the pool before the restores. A restore waits (60 s) for
+# the segment holding the CP after its target; on these primaries, idle once
+# the load stops, that segment is switched only when it fills (archive_timeout
+# was seen not to force a switch on this machine's PostgreSQL 15, with or
+# without libfaketime), which under CI load took minutes. So the test switches
+# each primary itself and waits until the archiver has pushed the segment.
+archived_through() {   # PORT SEGMENT: has the archiver pushed SEGMENT (or a later one)?
+  [ "$(psql_at "$1" postgres "SELECT coalesce(last_archived_wal, '') >= '$2' FROM pg_stat_archiver")" = t ]
+}
+for port in "$META_PORT" $((BASE + 10)) $((BASE + 20)); do
+  seg=$(psql_at "$port" postgres "SELECT pg_walfile_name(pg_switch_wal())")
+  for ((w = 0; w < 600; w++)); do archived_through "$port" "$seg" && break; sleep 0.1; done
+  archived_through "$port" "$seg" || notok "WAL of port $port" "segment $seg not archived after 60 s"
+done
+
 # the targets: times between the backup's end CP and 10 s before the load ended
 # (a shard 7 s behind needs WAL past T + 7 s for its recovery_target_time);
 # gtxids decided in that span
