@@ -304,22 +304,6 @@ copy_item(void *ctx, size_t item, int worker, Error *err)
     return rc;
 }
 
-void
-backup_options_defaults(BackupOptions *o)
-{
-    memset(o, 0, sizeof(*o));
-    common_options_init(&o->co);
-    o->jobs = 2;
-    o->compression = COMPRESS_ZSTD;
-    o->level = compression_default_level(COMPRESS_ZSTD);
-    o->archive_timeout = 60;
-    o->cp_timeout_ms = 2000;
-    /* A backup shares its host with databases (a standby, often a primary
-     * of another set): it should use the CPU they leave idle. */
-    o->nice = 10;
-    o->chunk_size = CHUNK_SIZE_DEFAULT;
-}
-
 /* Is f, at its scanned size, one an incremental reads as changed blocks?
  * Those stay one object (docs/pool-format.md, "Incremental backups and
  * ranges"); a file the incremental copies whole is split like a full's. */

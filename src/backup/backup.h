@@ -59,6 +59,16 @@ static inline bool backup_cancelled(const BackupOptions *o) { return o->cancel &
 int backup_node(const BackupOptions *o, Manifest *out, Error *err);
 /* Options with the command's defaults, for callers that are not the CLI. */
 void backup_options_defaults(BackupOptions *o);
+/* backup_options.c: a validated request into *o (which points into *r:
+ * r outlives o), and back: one node's options as the request that carries
+ * them to a node manager's task (nodemgr/remote.c, task_backup.c), checked
+ * by the request's rules. */
+void backup_options_from_request(BackupOptions *o, const BackupRequest *r);
+int backup_request_of_node_options(const BackupOptions *o, BackupRequest *r, Error *err);
+/* The members of a node backup's result that every front end reports (the
+ * CLI's --output json, the node manager's task result): LSNs, timeline,
+ * sizes, duration, files, page errors. */
+void backup_result_members(json_object *d, const Manifest *m);
 /* `strata backup` with its own options only: the seed flags and --manager
  * are sorted out above it (cmd_backup, client/dispatch.c). */
 int cmd_backup_local(int argc, char **argv);

@@ -68,24 +68,7 @@ parse_options(int argc, char **argv, BackupRequest *req, BackupOptions *o)
         backup_request_set_flag(req, "node", o->co.node, &err);
     if (backup_request_validate(req, BACKUP_AT_LOCAL, &err) != 0)
         return cli_usage_error("backup", "%s", err.msg);
-    o->pg_conn = req->pg_conn;
-    o->pgdata = req->pgdata;
-    o->primary_conn = req->primary_conn;
-    o->jobs = req->jobs;
-    o->compression = req->compression;
-    o->level = req->level;
-    o->max_rate = req->max_rate;
-    o->chunk_size = req->chunk_size;
-    o->nice = req->nice;
-    o->archive_timeout = req->archive_timeout;
-    o->label = req->label;
-    o->cluster = req->cluster;
-    o->meta_conn = req->meta_conn;
-    o->shard = req->shard;
-    o->cp_timeout_ms = req->cp_timeout_ms;
-    o->cipher = req->cipher;
-    o->cipher_set = req->cipher_set;
-    o->type = req->type;
+    backup_options_from_request(o, req);
     return CLI_CONTINUE;
 }
 
@@ -101,14 +84,7 @@ print_result(const BackupOptions *o, const Manifest *m, json_object *expire)
         json_object *d = json_object_new_object();
         json_object_object_add(d, "id", json_object_new_string(m->id));
         json_object_object_add(d, "node", json_object_new_string(m->node));
-        json_object_object_add(d, "start_lsn", json_object_new_string(start));
-        json_object_object_add(d, "stop_lsn", json_object_new_string(stop));
-        json_object_object_add(d, "timeline", json_object_new_int64(m->timeline));
-        json_object_object_add(d, "size", json_object_new_int64((int64_t) m->size));
-        json_object_object_add(d, "stored_size", json_object_new_int64((int64_t) m->stored_size));
-        json_object_object_add(d, "duration", json_object_new_double(m->duration));
-        json_object_object_add(d, "files", json_object_new_int64((int64_t) m->nfiles));
-        json_object_object_add(d, "page_errors", json_object_new_int64((int64_t) m->npage_errors));
+        backup_result_members(d, m);
         json_object_object_add(d, "type", json_object_new_string(m->type));
         if (m->parent)
             json_object_object_add(d, "parent", json_object_new_string(m->parent));

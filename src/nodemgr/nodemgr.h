@@ -136,6 +136,10 @@ typedef struct NodeManagerDirectory
 /* The URL of the node manager serving `node`'s host, NULL if none does. */
 const char *nodemgr_url_for(const NodeManagerDirectory *d, const TopoNode *node);
 void nodemgr_executor_init(NodeExecutor *ex, const NodeManagerDirectory *dir);
+/* The "backup" task of one node's backup options: the members of its
+ * backup request (request/backup_request.h) with the node as pool_node,
+ * and cluster_backup; task_backup_request() reads them back. NULL: err. */
+json_object *nodemgr_backup_task_params(const BackupOptions *o, Error *err);
 /* The executor of cluster restores through node managers: a new primary
  * or standby on host H is restored/built by H's node manager (tasks
  * "restore" and "standby"); a host without one, in-process. */

@@ -74,6 +74,23 @@ load_result(const NodeBackupTask *t, const char *url, json_object *task, Manifes
     return rc;
 }
 
+json_object *
+nodemgr_backup_task_params(const BackupOptions *o, Error *err)
+{
+    BackupRequest r;
+    if (backup_request_of_node_options(o, &r, err) != 0)
+        return NULL;
+    json_object *req = backup_request_to_json(&r);
+    backup_request_free(&r);
+    /* A task names its node pool_node, as every task kind does. */
+    json_object_object_del(req, "node");
+    json_object_object_add(req, "kind", json_object_new_string("backup"));
+    json_object_object_add(req, "pool_node", json_object_new_string(o->co.node));
+    if (o->cluster_backup)
+        json_object_object_add(req, "cluster_backup", json_object_new_string(o->cluster_backup));
+    return req;
+}
+
 static int
 nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
 {
@@ -90,19 +107,9 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
         o.progress_arg = t;
         return backup_node(&o, out, err);
     }
-    json_object *req = json_object_new_object();
-    json_object_object_add(req, "kind", json_object_new_string("backup"));
-    json_object_object_add(req, "pgdata", json_object_new_string(t->opt->pgdata));
-    json_object_object_add(req, "pg_conn", json_object_new_string(t->opt->pg_conn));
-    if (t->opt->primary_conn)
-        json_object_object_add(req, "primary_conn", json_object_new_string(t->opt->primary_conn));
-    json_object_object_add(req, "pool_node", json_object_new_string(t->opt->co.node));
-    if (t->opt->cluster_backup)
-        json_object_object_add(req, "cluster_backup", json_object_new_string(t->opt->cluster_backup));
-    json_object_object_add(req, "jobs", json_object_new_int(t->opt->jobs));
-    if (t->opt->max_rate > 0)
-        json_object_object_add(req, "max_rate", json_object_new_int64((int64_t) t->opt->max_rate));
-    json_object_object_add(req, "nice", json_object_new_int(t->opt->nice));
+    json_object *req = nodemgr_backup_task_params(t->opt, err);
+    if (!req)
+        return error_prefix(err, "backup of %s (host %s): ", t->node->name, t->node->host);
     long status;
     json_object *a;
     int rc = nodemgr_call(url, d->token, "POST", "/api/v1/tasks", req, &status, &a, err);

@@ -1,5 +1,9 @@
 /* The node manager's "backup" task: a node backup (backup_node) of one
- * of its instances into the pool, the rate capped by the configuration. */
+ * of its instances into the pool, the rate capped by the configuration.
+ * Its members are a backup request's (request/backup_request.h, the codec
+ * the CLI and the cluster manager use), with the node named pool_node as
+ * in every task kind, plus what only a task has: instance (for pgdata and
+ * pg_conn) and the cluster backup it belongs to. */
 #include <string.h>
 
 #include "backup/backup.h"
@@ -9,13 +13,52 @@
 #include "nodemgr/task_params.h"
 #include "pool/fields.h"
 
+static bool
+task_only_member(const char *key)
+{
+    static const char *const keys[] = {"kind", "instance", "pool_node", "cluster_backup"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (!strcmp(key, keys[i]))
+            return true;
+    return false;
+}
+
+int
+task_backup_request(json_object *params, BackupRequest *r, Error *err)
+{
+    json_object *body = json_object_new_object();
+    json_object_object_foreach(params, key, val)
+    {
+        if (!task_only_member(key))
+            json_object_object_add(body, key, json_object_get(val));
+    }
+    backup_request_init(r);
+    const char *node = json_member_string(params, "pool_node");
+    int rc = backup_request_from_json(body, r, err);
+    json_object_put(body);
+    if (rc == 0 && !node)
+        rc = error_set(err, "\"pool_node\" is required (the node's name in the pool, e.g. c1/shard1)");
+    if (rc == 0 && backup_request_set_flag(r, "node", node, err) != 0)
+        rc = -1;
+    if (rc == 0 && r->cluster)
+        rc = error_set(err, "a node manager backs up one instance of its host: \"cluster\" does not apply (the "
+                            "cluster manager runs cluster backups)");
+    if (rc == 0 && (r->keep > 0 || r->keep_days > 0 || r->expire_auto != EXPIRE_AUTO_UNSET))
+        rc = error_set(err, "retention after a backup is the cluster manager's (its expire jobs): \"keep\", "
+                            "\"keep_days\" and \"expire_auto\" do not apply to a task");
+    if (rc == 0)
+        rc = backup_request_validate(r, BACKUP_AT_LOCAL, err);
+    if (rc != 0)
+        backup_request_free(r);
+    return rc;
+}
+
 int
 task_check_backup(const NodeManagerConfig *cfg, json_object *params, int *status, Error *err)
 {
     if (resolve_instance(cfg, params, true, true, status, err) != 0)
         return -1;
     const char *node = json_member_string(params, "pool_node");
-    json_object *v;
     if (!node)
         return error_set(err, "\"pool_node\" is required (the node's name in the pool, e.g. c1/shard1)");
     if (!pool_node_ok(node))
@@ -23,57 +66,48 @@ task_check_backup(const NodeManagerConfig *cfg, json_object *params, int *status
                               "'/'; relative; no '..')", node);
     if (check_jobs(params, err) != 0)
         return -1;
-    if (json_object_object_get_ex(params, "max_rate", &v) &&
-        (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1))
-        return error_set(err, "\"max_rate\" must be a positive integer (bytes per second)");
+    BackupRequest r;
+    if (task_backup_request(params, &r, err) != 0)
+        return -1;
+    backup_request_free(&r);
     return 0;
+}
+
+static json_object *
+backup_result(const Manifest *m)
+{
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "backup", json_object_new_string(m->id));
+    json_object_object_add(r, "pool_node", json_object_new_string(m->node));
+    backup_result_members(r, m);
+    return r;
 }
 
 int
 task_run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err)
 {
+    BackupRequest req;
+    if (task_backup_request(t->params, &req, err) != 0)
+        return -1;
     BackupOptions o;
     backup_options_defaults(&o);
+    backup_options_from_request(&o, &req);
     o.co.pool = cfg->pool;
     o.co.quiet = true;
-    o.co.node = json_member_string(t->params, "pool_node");
-    o.pgdata = json_member_string(t->params, "pgdata");
-    o.pg_conn = json_member_string(t->params, "pg_conn");
-    o.primary_conn = json_member_string(t->params, "primary_conn");
+    o.co.node = req.node;
     o.cluster_backup = json_member_string(t->params, "cluster_backup");
     o.cancel = &t->cancel;
-    json_object *v;
-    if (json_object_object_get_ex(t->params, "jobs", &v))
-        o.jobs = json_object_get_int(v);
-    if (json_object_object_get_ex(t->params, "max_rate", &v))
-        o.max_rate = (uint64_t) json_object_get_int64(v);
-    if (json_object_object_get_ex(t->params, "nice", &v))
-    {
-        int n = json_object_get_int(v);
-        o.nice = n < 0 ? 0 : n > 19 ? 19 : n;
-    }
     if (cfg->max_rate && (o.max_rate == 0 || o.max_rate > cfg->max_rate))
         o.max_rate = cfg->max_rate;
     o.on_progress = task_progress;
     o.progress_arg = t;
     Manifest m;
-    if (backup_node(&o, &m, err) != 0)
-        return -1;
-    char start[32], stop[32];
-    lsn_format(m.start_lsn, start);
-    lsn_format(m.stop_lsn, stop);
-    json_object *r = json_object_new_object();
-    json_object_object_add(r, "backup", json_object_new_string(m.id));
-    json_object_object_add(r, "pool_node", json_object_new_string(m.node));
-    json_object_object_add(r, "start_lsn", json_object_new_string(start));
-    json_object_object_add(r, "stop_lsn", json_object_new_string(stop));
-    json_object_object_add(r, "timeline", json_object_new_int64(m.timeline));
-    json_object_object_add(r, "files", json_object_new_int64((int64_t) m.nfiles));
-    json_object_object_add(r, "size", json_object_new_int64((int64_t) m.size));
-    json_object_object_add(r, "stored_size", json_object_new_int64((int64_t) m.stored_size));
-    json_object_object_add(r, "duration", json_object_new_double(m.duration));
-    json_object_object_add(r, "page_errors", json_object_new_int64((int64_t) m.npage_errors));
-    manifest_free(&m);
-    *result = r;
-    return 0;
+    int rc = backup_node(&o, &m, err);
+    if (rc == 0)
+    {
+        *result = backup_result(&m);
+        manifest_free(&m);
+    }
+    backup_request_free(&req);
+    return rc;
 }

@@ -22,6 +22,10 @@ void task_progress(void *arg, uint64_t done, uint64_t total);
 /* task_backup.c: "backup", a node backup into the pool. */
 int task_check_backup(const NodeManagerConfig *cfg, json_object *params, int *status, Error *err);
 int task_run_backup(Task *t, const NodeManagerConfig *cfg, json_object **result, Error *err);
+/* The task's members as a validated node backup request (*r freed by the
+ * caller on success; nothing to free on failure). */
+struct BackupRequest;
+int task_backup_request(json_object *params, struct BackupRequest *r, Error *err);
 
 /* task_control.c: "start" and "stop" (pg_ctl), "archive-status"
  * (pg_stat_archiver) of an instance. */
