@@ -122,7 +122,8 @@ export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 shopt -s nullglob
 UNITS=()
 for u in "$UNIT_DIR"/test_*; do
-  case $u in *.*) ;; *) UNITS+=("$u") ;; esac   # not a coverage build's .gcno/.gcda
+  case ${u##*/} in *.*) ;; *) UNITS+=("$u") ;; esac   # not a coverage build's .gcno/.gcda (by file name: the
+                                                        # checkout's own path may hold a dot)
 done
 shopt -u nullglob
 if [ "${#UNITS[@]}" -gt 0 ]; then
