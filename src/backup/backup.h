@@ -29,6 +29,7 @@ typedef struct BackupOptions
     int archive_timeout;
     const char *label;
     BackupType type;          /* incr/diff: backup/incremental.h */
+    const char *parent;       /* incr/diff: the backup to build on (NULL: the newest complete / full one) */
     const char *cluster_backup;   /* set by a cluster backup: its id, recorded in the node manifest */
     /* Set (by another thread) to stop the backup: it fails with "cancelled"
      * at its next read, and removes what it wrote. NULL: not cancellable. */

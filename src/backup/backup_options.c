@@ -29,6 +29,7 @@ backup_options_from_request(BackupOptions *o, const BackupRequest *r)
     o->cipher = r->cipher;
     o->cipher_set = r->cipher_set;
     o->type = r->type;
+    o->parent = r->parent;
 }
 
 void
@@ -70,6 +71,7 @@ backup_request_of_node_options(const BackupOptions *o, BackupRequest *r, Error *
         {"archive-timeout", timeout},
         {"cipher", o->cipher_set ? cipher_name(o->cipher) : NULL},
         {"type", backup_type_name(o->type)},
+        {"parent", o->parent},
     };
     backup_request_init(r);
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

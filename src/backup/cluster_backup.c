@@ -10,6 +10,7 @@
 #include "backup/compute_schema.h"
 #include "catalog/catalog.h"
 #include "catalog/history.h"
+#include "common/json_member.h"
 #include "common/log.h"
 #include "consistency/cp_store.h"
 #include "pg/conn.h"
@@ -45,6 +46,7 @@ typedef struct SetJob
     char *pool_node;
     char *standby_conn;
     char *primary_conn;
+    char *parent;             /* incr/diff: the set's node backup it builds on */
     const TopoNode *source;
     const char *where;        /* node manager URL, NULL in-process */
     const char *state;        /* queued, running, retrying, succeeded, failed (static strings) */
@@ -325,6 +327,71 @@ record_catalog(PGconn *meta, const char *cluster, const char *id, json_object *m
     }
 }
 
+/* The node backup of pool_node in cluster manifest m, or NULL. */
+static json_object *
+node_entry_of(json_object *m, const char *pool_node)
+{
+    json_object *nodes;
+    if (!json_object_object_get_ex(m, "nodes", &nodes))
+        return NULL;
+    for (size_t k = 0; k < json_object_array_length(nodes); k++)
+    {
+        json_object *nj = json_object_array_get_idx(nodes, k);
+        const char *pn = json_member_string(nj, "pool_node");
+        if (pn && !strcmp(pn, pool_node))
+            return nj;
+    }
+    return NULL;
+}
+
+/* An incremental (or differential) cluster backup builds each replica
+ * set's node backup on that set's node backup in the newest earlier
+ * complete cluster backup of the same scope (diff: the newest whose node
+ * backup of the set is a full one). A chain then never leaves the cluster
+ * backups of one scope, which expire keeps together
+ * (retention_keep_parents_of_sets). A set that no such backup holds is
+ * backed up full. */
+static int
+choose_set_parents(Pool *pool, const BackupOptions *o, const char *cluster, SetJob *jobs, size_t n, Error *err)
+{
+    if (o->type == BACKUP_TYPE_FULL)
+        return 0;
+    json_object **all;
+    size_t nall;
+    if (cluster_backups_list(pool, cluster, &all, &nall, err) != 0)
+        return error_prefix(err, "choosing the parents of an incremental cluster backup of %s: ", cluster);
+    for (size_t i = 0; i < n; i++)
+    {
+        const char *parent = NULL, *in = NULL;
+        for (size_t k = nall; k-- > 0 && !parent;)
+        {
+            json_object *nj = cluster_manifest_in_scope(all[k], o->shard) ? node_entry_of(all[k], jobs[i].pool_node) : NULL;
+            const char *type = nj ? json_member_string(nj, "type") : NULL;   /* absent: a full */
+            if (!nj || (o->type == BACKUP_TYPE_DIFF && type && strcmp(type, "full") != 0))
+                continue;
+            parent = json_member_string(nj, "backup");
+            in = json_member_string(all[k], "id");
+        }
+        if (parent)
+        {
+            jobs[i].parent = xstrdup(parent);
+            jobs[i].opt.parent = jobs[i].parent;
+            log_info("replica set %s: %s backup on node backup %s (of cluster backup %s)", jobs[i].set->name,
+                     backup_type_name(o->type), parent, in);
+        }
+        else
+        {
+            jobs[i].opt.type = BACKUP_TYPE_FULL;
+            log_info("replica set %s: no earlier %scluster backup of this scope holds it: a full backup",
+                     jobs[i].set->name, o->type == BACKUP_TYPE_DIFF ? "full " : "");
+        }
+    }
+    for (size_t k = 0; k < nall; k++)
+        json_object_put(all[k]);
+    free(all);
+    return 0;
+}
+
 int
 cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
 {
@@ -409,6 +476,8 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
     Lease *lease = NULL;
     for (size_t i = 0; i < nsets; i++)
         jobs[i].opt.cluster_backup = id;
+    if (rc == 0)
+        rc = choose_set_parents(pool, o, t.name, jobs, nsets, err);
     if (rc == 0)
     {
         char *dir = cluster_backup_dir(t.name, id);
@@ -517,6 +586,7 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         json_object_object_add(m, "id", json_object_new_string(id));
         json_object_object_add(m, "cluster", json_object_new_string(t.name));
         json_object_object_add(m, "scope", json_object_new_string(o->shard ? "shard" : "cluster"));
+        json_object_object_add(m, "type", json_object_new_string(backup_type_name(o->type)));
         if (o->shard)
             json_object_object_add(m, "shard", json_object_new_string(o->shard));
         json_object_object_add(m, "started_epoch", json_object_new_int64((int64_t) started));
@@ -532,6 +602,9 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
             json_object_object_add(nj, "set", json_object_new_string(jobs[i].set->name));
             json_object_object_add(nj, "pool_node", json_object_new_string(jobs[i].pool_node));
             json_object_object_add(nj, "backup", json_object_new_string(jobs[i].manifest.id));
+            json_object_object_add(nj, "type", json_object_new_string(jobs[i].manifest.type));
+            if (jobs[i].manifest.parent)
+                json_object_object_add(nj, "parent", json_object_new_string(jobs[i].manifest.parent));
             json_object_object_add(nj, "source", json_object_new_string(jobs[i].source->name));
             if (jobs[i].where)
                 json_object_object_add(nj, "node_manager", json_object_new_string(jobs[i].where));
@@ -600,6 +673,7 @@ cluster_backup(const BackupOptions *o, json_object **manifest, Error *err)
         free(jobs[i].pool_node);
         free(jobs[i].standby_conn);
         free(jobs[i].primary_conn);
+        free(jobs[i].parent);
         manifest_free(&jobs[i].manifest);
     }
     free(jobs);

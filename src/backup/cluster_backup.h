@@ -55,5 +55,8 @@ char *cluster_manifest_path(const char *cluster, const char *id);
  * topology and the end CP); cluster and id, when given, must be its own. */
 int cluster_manifest_check(json_object *o, const char *path, const char *cluster, const char *id, Error *err);
 int cluster_backups_list(Pool *p, const char *cluster, json_object ***out, size_t *n, Error *err);
+/* Is cluster manifest m of the scope: the whole cluster (shard NULL), or
+ * that one shard? */
+bool cluster_manifest_in_scope(json_object *m, const char *shard);
 
 #endif

@@ -8,11 +8,23 @@
 #include "backup/compute_schema.h"
 #include "cluster/topology.h"
 #include "consistency/cp_store.h"
+#include "common/json_member.h"
 #include "pool/fields.h"
 
 /* The replica sets of one cluster backup: the metadata cluster and the
  * shards (topology.c allows 64). */
 #define CLUSTER_SETS_MAX 1024
+
+static void
+check_type(FieldReader *r, json_object *o)
+{
+    char *type = field_name(r, o, "type", false);
+    BackupType t;
+    Error terr;
+    if (!r->failed && backup_type_parse(type, &t, &terr) != 0)
+        field_fail(r, "type '%s' is not full, incr or diff", type);
+    free(type);
+}
 
 static void
 check_node_entry(FieldReader *r, json_object *n)
@@ -22,6 +34,11 @@ check_node_entry(FieldReader *r, json_object *n)
     char *backup = field_name(r, n, "backup", false);
     char *source = field_name(r, n, "source", false);
     char *where = field_present(n, "node_manager") ? field_text(r, n, "node_manager", FIELD_TEXT_MAX) : NULL;
+    /* Incremental cluster backups (absent in those before them: full). */
+    if (field_present(n, "type"))
+        check_type(r, n);
+    if (field_present(n, "parent"))
+        free(field_name(r, n, "parent", false));
     field_lsn(r, n, "stop_lsn");
     field_int(r, n, "size", 0, INT64_MAX - 1);
     field_int(r, n, "stored_size", 0, INT64_MAX - 1);
@@ -53,6 +70,8 @@ cluster_manifest_check(json_object *o, const char *path, const char *cluster, co
     if (!r.failed && !strcmp(scope, "shard"))
         free(field_name(&r, o, "shard", false));
     free(scope);
+    if (field_present(o, "type"))
+        check_type(&r, o);
     field_int(&r, o, "started_epoch", 0, INT64_C(253402300799));
     field_double(&r, o, "duration", 0, 1e9);
     field_int(&r, o, "size", 0, INT64_MAX - 1);
@@ -80,4 +99,13 @@ cluster_manifest_check(json_object *o, const char *path, const char *cluster, co
         return -1;
     cp_free(&cp);
     return 0;
+}
+
+bool
+cluster_manifest_in_scope(json_object *m, const char *shard)
+{
+    const char *scope = json_member_string(m, "scope"), *s = json_member_string(m, "shard");
+    if (!shard)
+        return scope && !strcmp(scope, "cluster");
+    return scope && !strcmp(scope, "shard") && s && !strcmp(s, shard);
 }

@@ -26,7 +26,8 @@ fallback(IncrState *st, const char *fmt, ...)
     st->active = false;
 }
 
-/* The newest complete backup of the node (diff: the newest full one). */
+/* The newest complete backup of the node (diff: the newest full one), or
+ * the one named by o->parent if it is complete (and, for diff, full). */
 static int
 choose_parent(Pool *pool, const BackupOptions *o, IncrState *st, bool *found, Error *err)
 {
@@ -37,7 +38,8 @@ choose_parent(Pool *pool, const BackupOptions *o, IncrState *st, bool *found, Er
     for (size_t i = bl.count; i-- > 0;)
     {
         BackupEntry *b = &bl.items[i];
-        if (!b->complete || (o->type == BACKUP_TYPE_DIFF && !manifest_is_full(&b->manifest)))
+        if (!b->complete || (o->type == BACKUP_TYPE_DIFF && !manifest_is_full(&b->manifest)) ||
+            (o->parent && strcmp(b->id, o->parent) != 0))
             continue;
         st->parent = b->manifest;   /* take ownership */
         b->complete = false;
@@ -129,8 +131,12 @@ incr_prepare(Pool *pool, const BackupOptions *o, PGconn *conn, Lsn start_lsn, bo
         return -1;
     if (!found)
     {
-        fallback(st, "node %s has no complete %sbackup to build on", o->co.node,
-                 o->type == BACKUP_TYPE_DIFF ? "full " : "");
+        if (o->parent)
+            fallback(st, "the parent asked for, %s, is not a complete %sbackup of node %s", o->parent,
+                     o->type == BACKUP_TYPE_DIFF ? "full " : "", o->co.node);
+        else
+            fallback(st, "node %s has no complete %sbackup to build on", o->co.node,
+                     o->type == BACKUP_TYPE_DIFF ? "full " : "");
         return 0;
     }
     const Manifest *p = &st->parent;

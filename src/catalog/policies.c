@@ -14,8 +14,7 @@ static const char policies_sql[] =
     "    cluster text NOT NULL,\n"
     "    shard text,\n"   /* NULL: the whole cluster */
     "    kind text NOT NULL DEFAULT 'backup' CHECK (kind = 'backup'),\n"
-    /* 'full' only: there are no incremental backups yet */
-    "    type text NOT NULL DEFAULT 'full' CHECK (type = 'full'),\n"
+    "    type text NOT NULL DEFAULT 'full' CHECK (type IN ('full', 'incr', 'diff')),\n"
     "    period_seconds integer CHECK (period_seconds > 0),\n"
     "    daily_window text,\n"   /* 'HH:MM-HH:MM' UTC */
     "    keep_last integer CHECK (keep_last > 0),\n"
@@ -25,7 +24,17 @@ static const char policies_sql[] =
     "    last_run_at timestamptz,\n"
     "    CHECK ((period_seconds IS NULL) <> (daily_window IS NULL)),\n"
     "    CHECK (keep_last IS NULL OR keep_days IS NULL)\n"
-    ");\n";
+    ");\n"
+    /* incr and diff (incremental cluster backups), in tables of older
+     * versions too, whose check allowed 'full' only. */
+    "DO $$ BEGIN\n"
+    "    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'strata.policies'::regclass\n"
+    "                   AND conname = 'policies_type_check' AND pg_get_constraintdef(oid) LIKE '%incr%') THEN\n"
+    "        ALTER TABLE strata.policies DROP CONSTRAINT IF EXISTS policies_type_check;\n"
+    "        ALTER TABLE strata.policies ADD CONSTRAINT policies_type_check\n"
+    "            CHECK (type IN ('full', 'incr', 'diff'));\n"
+    "    END IF;\n"
+    "END $$;\n";
 
 #define POLICY_COLUMNS                                                                                  \
     "id, cluster, shard, kind, type, period_seconds, daily_window, keep_last, keep_days, enabled, "      \
@@ -82,12 +91,12 @@ catalog_policies_list(PGconn *meta, const char *cluster, Error *err)
 int
 catalog_policy_insert(PGconn *meta, const CatalogPolicyNew *n, json_object **row, Error *err)
 {
-    const char *p[7] = {n->cluster, n->shard, n->period_seconds, n->daily_window, n->keep_last, n->keep_days,
-                        n->enabled ? "true" : "false"};
+    const char *p[8] = {n->cluster, n->shard, n->period_seconds, n->daily_window, n->keep_last, n->keep_days,
+                        n->enabled ? "true" : "false", n->type ? n->type : "full"};
     PGresult *r = catalog_exec(meta, "recording the policy", PGRES_TUPLES_OK,
                                "INSERT INTO strata.policies (cluster, shard, period_seconds, daily_window, keep_last, "
-                               "keep_days, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " POLICY_COLUMNS,
-                               7, p, err);
+                               "keep_days, enabled, type) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING "
+                               POLICY_COLUMNS, 8, p, err);
     if (!r)
         return -1;
     *row = policy_row(r, 0);
@@ -150,7 +159,7 @@ catalog_policy_lock_for_tick(PGconn *meta, const char *id, Error *err)
                         "        AND j.state = 'succeeded' AND j.params->>'policy' = $1::text "
                         "        AND NOT EXISTS (SELECT 1 FROM strata.jobs e WHERE e.kind = 'expire' "
                         "            AND e.params->>'policy' = $1::text "
-                        "            AND (e.params->>'after_job')::bigint >= j.id)), enabled "
+                        "            AND (e.params->>'after_job')::bigint >= j.id)), enabled, type "
                         "FROM strata.policies WHERE id = $1::bigint FOR UPDATE",
                         1, p, err);
 }

@@ -16,6 +16,7 @@ int catalog_policies_ensure(PGconn *meta, Error *err);
 typedef struct CatalogPolicyNew
 {
     const char *cluster, *shard, *period_seconds, *daily_window, *keep_last, *keep_days;
+    const char *type;   /* full (NULL), incr or diff */
     bool enabled;
 } CatalogPolicyNew;
 
@@ -47,7 +48,7 @@ PGresult *catalog_policy_ids(PGconn *meta, Error *err);
  * keep_days, whether it ran, last run and now (epoch seconds), whether a
  * job of it is queued or running, the newest succeeded backup job of it
  * with no expire job after it (or NULL), enabled. No row when there is no
- * such policy. Caller PQclears. */
+ * such policy; the backup type (full, incr, diff). Caller PQclears. */
 PGresult *catalog_policy_lock_for_tick(PGconn *meta, const char *id, Error *err);
 /* The policy ran now (its last_run_at). */
 int catalog_policy_mark_run(PGconn *meta, const char *id, Error *err);

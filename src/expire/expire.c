@@ -18,6 +18,7 @@
  * oldest kept backup's start segment are needed by no kept backup, on any
  * timeline, and go. History files are tiny and stay. */
 #include "expire/expire.h"
+#include "expire/cluster_chain.h"
 #include "expire/retention.h"
 
 #include "common/crashpoint.h"
@@ -317,10 +318,7 @@ expire_node_wal(Ctx *cx, const char *node, Error *err)
 static bool
 scope_matches(json_object *m, const ExpireOptions *o)
 {
-    const char *scope = json_member_string(m, "scope"), *shard = json_member_string(m, "shard");
-    if (!o->shard)
-        return scope && !strcmp(scope, "cluster");
-    return scope && !strcmp(scope, "shard") && shard && !strcmp(shard, o->shard);
+    return cluster_manifest_in_scope(m, o->shard);
 }
 
 /* Is node backup (node, id) part of a cluster backup in all[] that stays? */
@@ -579,6 +577,21 @@ cluster_in_pool(Ctx *cx, bool *found, Error *err)
     return 0;
 }
 
+/* The cluster backups kept incremental ones build on are kept too
+ * (cluster_chain.h), and the report says why. */
+static void
+keep_cluster_parents(Ctx *cx, json_object **all, const size_t *idx, size_t nc, bool *keep)
+{
+    bool *before = xcalloc(nc ? nc : 1, sizeof(bool));
+    memcpy(before, keep, nc * sizeof(bool));
+    cluster_chain_keep(all, idx, nc, keep);
+    for (size_t c = 0; c < nc; c++)
+        if (keep[c] && !before[c])
+            note(cx, "cluster backup %s is kept: a kept incremental cluster backup builds on it",
+                 json_member_string(all[idx[c]], "id"));
+    free(before);
+}
+
 static int
 expire_cluster(Ctx *cx, Error *err)
 {
@@ -619,6 +632,7 @@ expire_cluster(Ctx *cx, Error *err)
             started[nc++] = json_member_int(all[i], "started_epoch");
         }
     retention_choose_kept(started, nc, o->keep, o->keep_days, (int64_t) time(NULL), keep);
+    keep_cluster_parents(cx, all, idx, nc, keep);
     for (size_t c = 0; c < nc; c++)
         if (!keep[c])
             removed[idx[c]] = true;

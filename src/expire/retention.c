@@ -30,15 +30,24 @@ retention_choose_kept(const int64_t *started, size_t n, int keep, int keep_days,
 size_t
 retention_keep_parents(const long *parent, size_t n, bool *kept)
 {
+    return retention_keep_parents_of_sets(parent, 1, n, kept);
+}
+
+size_t
+retention_keep_parents_of_sets(const long *parents, size_t nsets, size_t n, bool *kept)
+{
     size_t added = 0;
-    /* Newest first: a parent marked here is walked in its own turn. */
+    /* Newest first: a parent marked here (always older) is walked in its own turn. */
     for (size_t i = n; i-- > 0;)
     {
-        if (!kept[i] || parent[i] < 0 || (size_t) parent[i] >= i)
+        if (!kept[i])
             continue;
-        if (!kept[parent[i]])
+        for (size_t s = 0; s < nsets; s++)
         {
-            kept[parent[i]] = true;
+            long p = parents[i * nsets + s];
+            if (p < 0 || (size_t) p >= i || kept[p])
+                continue;
+            kept[p] = true;
             added++;
         }
     }

@@ -19,5 +19,10 @@ void retention_choose_kept(const int64_t *started, size_t n, int keep, int keep_
  * one builds on, however far down its chain: removing one would leave the
  * kept backup unrestorable. Returns how many were added. */
 size_t retention_keep_parents(const long *parent, size_t n, bool *kept);
+/* The same for cluster backups, whose replica sets each have a chain:
+ * parents[i * nsets + s] is the index of the backup holding the parent of
+ * backup i's node backup of set s (-1: a full, or no such set). A kept
+ * cluster backup keeps every cluster backup any of its sets builds on. */
+size_t retention_keep_parents_of_sets(const long *parents, size_t nsets, size_t n, bool *kept);
 
 #endif

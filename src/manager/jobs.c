@@ -146,6 +146,10 @@ run_backup(const ManagerConfig *cfg, PGconn *c, const char *job_id, const char *
     json_object *v;
     if (params && json_object_object_get_ex(params, "shard", &v) && json_object_is_type(v, json_type_string))
         o.shard = json_object_get_string(v);
+    /* full, incr or diff: the request's (checked by the API) or its policy's */
+    if (params && json_object_object_get_ex(params, "type", &v) &&
+        backup_type_parse(json_object_get_string(v), &o.type, err) != 0)
+        return error_prefix(err, "backup job %s: ", job_id);
     json_object *m;
     if (cluster_backup(&o, &m, err) != 0)
         return -1;

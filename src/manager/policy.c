@@ -11,6 +11,7 @@
 
 #include "catalog/policies.h"
 #include "cluster/topology.h"
+#include "request/backup_request.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "expire/expire.h"
@@ -157,12 +158,11 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
     }
     Error err;
     int ws, we;
+    BackupType btype;
     if (kind && strcmp(kind, "backup"))
         http_error(out, 400, "\"kind\": '%s' is not a policy kind (backup is the only one)", kind);
-    else if (type && !strcmp(type, "incremental"))
-        http_error(out, 400, "\"type\": incremental backups do not exist yet; type must be full");
-    else if (type && strcmp(type, "full"))
-        http_error(out, 400, "\"type\": '%s' is not a backup type (full)", type);
+    else if (type && backup_type_parse(type, &btype, &err) != 0)
+        http_error(out, 400, "\"type\": '%s' is not a backup type (full, incr or diff)", type);
     else if (has_period == (window != NULL))
         http_error(out, 400, "the schedule: give \"period_seconds\" (a period) or \"window\" (\"HH:MM-HH:MM\" UTC, "
                             "daily), one of them");
@@ -199,7 +199,8 @@ policy_api_create(Manager *m, const char *cluster, json_object *body, ApiRespons
     snprintf(kd, sizeof(kd), "%ld", keep_days);
     CatalogPolicyNew row = {.cluster = cluster, .shard = shard, .period_seconds = has_period ? ps : NULL,
                             .daily_window = window, .keep_last = has_last ? kl : NULL,
-                            .keep_days = has_days ? kd : NULL, .enabled = enabled};
+                            .keep_days = has_days ? kd : NULL, .type = type ? backup_type_name(btype) : NULL,
+                            .enabled = enabled};
     json_object *o;
     if (catalog_policy_insert(c, &row, &o, &err) != 0)
         http_error(out, 500, "%s", err.msg);

@@ -185,6 +185,7 @@ policy_tick(PGconn *c, const char *policy_id)
         if (policy_due(period, window, ran, last, now))
         {
             kind = "backup";
+            json_object_object_add(params, "type", json_object_new_string(PQgetvalue(r, 0, 12)));
             queued = insert_job(c, cluster, kind, params, job);
             if (queued)
             {

@@ -5,6 +5,7 @@
 
 #include "cluster/topology.h"
 #include "common/util.h"
+#include "pool/fields.h"
 #include "pool/manifest.h"
 #include "pool/pool.h"
 #include "request/backup_request.h"
@@ -13,7 +14,7 @@
 enum
 {
     B_NODE, B_PGCONN, B_PGDATA, B_PRIMARY, B_JOBS, B_COMPRESS, B_LEVEL, B_MAXRATE, B_NICE, B_ARCHIVE_TIMEOUT,
-    B_LABEL, B_CLUSTER, B_META, B_SHARD, B_CP_TIMEOUT, B_CIPHER, B_TYPE, B_EXPIRE_AUTO, B_KEEP, B_KEEP_DAYS, B_CHUNK,
+    B_LABEL, B_CLUSTER, B_META, B_SHARD, B_CP_TIMEOUT, B_CIPHER, B_TYPE, B_EXPIRE_AUTO, B_KEEP, B_KEEP_DAYS, B_CHUNK, B_PARENT,
 };
 
 static const RequestField fields[] = {
@@ -38,6 +39,7 @@ static const RequestField fields[] = {
     {B_KEEP, "keep", "keep", FIELD_INT},
     {B_KEEP_DAYS, "keep-days", "keep_days", FIELD_INT},
     {B_CHUNK, "chunk-size", "chunk_size", FIELD_SIZE},
+    {B_PARENT, "parent", "parent", FIELD_STRING},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define BIT(f) ((uint64_t) 1 << (f))
@@ -80,7 +82,7 @@ void
 backup_request_free(BackupRequest *r)
 {
     char **strings[] = {&r->node, &r->pg_conn, &r->pgdata, &r->primary_conn, &r->label, &r->cluster, &r->meta_conn,
-                        &r->shard};
+                        &r->shard, &r->parent};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         free(*strings[i]);
     memset(r, 0, sizeof(*r));
@@ -134,6 +136,10 @@ set_field(void *req, const RequestField *f, const char *label, const char *value
         case B_CLUSTER: request_set_string(&r->cluster, value); break;
         case B_META: request_set_string(&r->meta_conn, value); break;
         case B_SHARD: request_set_string(&r->shard, value); break;
+        case B_PARENT:
+            if ((rc = name_check(label, value, false, err)) == 0)
+                request_set_string(&r->parent, value);
+            break;
         case B_CP_TIMEOUT: rc = request_set_int(label, value, 10, 600000, &r->cp_timeout_ms, err); break;
         case B_LEVEL: rc = request_set_int(label, value, 0, 22, &r->level, err); break;
         case B_JOBS: rc = request_set_int(label, value, 1, 64, &r->jobs, err); break;
@@ -221,9 +227,11 @@ backup_request_validate(BackupRequest *r, BackupRequestPlace where, Error *err)
         r->level = compression_default_level(r->compression);
     else if (r->compression != COMPRESS_NONE && compression_check_level(r->compression, r->level, err) != 0)
         return -1;
-    if (r->cluster && r->type != BACKUP_TYPE_FULL)
-        return error_set(err, "type %s: cluster backups are full backups in this version of strata (incremental "
-                              "backups are of one node: give node and pgdata)", backup_type_name(r->type));
+    if (r->parent && r->type == BACKUP_TYPE_FULL)
+        return error_set(err, "parent %s: a full backup has no parent (give type incr or diff)", r->parent);
+    if (r->parent && r->cluster)
+        return error_set(err, "parent %s: a cluster backup chooses each replica set's parent itself (the set's "
+                              "node backup in the newest earlier cluster backup of the same scope)", r->parent);
     if (r->cluster)
     {
         if (topology_name_check("cluster", r->cluster, err) != 0 ||
@@ -273,6 +281,7 @@ field_json(const void *req, int id)
         case B_KEEP: return json_object_new_int(r->keep);
         case B_KEEP_DAYS: return json_object_new_int(r->keep_days);
         case B_CHUNK: return json_object_new_int64((int64_t) r->chunk_size);
+        case B_PARENT: return json_object_new_string(r->parent);
         default: return NULL;
     }
 }

@@ -37,6 +37,7 @@ typedef struct BackupRequest
 {
     char *node, *pg_conn, *pgdata, *primary_conn, *label;
     char *cluster, *meta_conn, *shard;
+    char *parent;           /* incr/diff of one node: the backup to build on (default: chosen) */
     int jobs, nice, archive_timeout, cp_timeout_ms;
     Compression compression;
     int level;              /* -1 until validate: the compression's default */

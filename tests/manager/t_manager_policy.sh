@@ -119,7 +119,7 @@ expect 400 "one of them" "no schedule" POST $P '{"keep_last": 2}'
 expect 400 "keep_last.*out of range" "keep_last 0" POST $P '{"period_seconds": 5, "keep_last": 0}'
 expect 400 "keep_days.*out of range" "keep_days -1" POST $P '{"period_seconds": 5, "keep_days": -1}'
 expect 400 "not both" "keep_last and keep_days" POST $P '{"period_seconds": 5, "keep_last": 2, "keep_days": 3}'
-expect 400 "incremental backups do not exist yet" "type incremental" POST $P '{"period_seconds": 5, "type": "incremental"}'
+expect 400 "is not a backup type (full, incr or diff)" "type incremental" POST $P '{"period_seconds": 5, "type": "incremental"}'
 expect 400 "not a policy kind" "kind restore" POST $P '{"period_seconds": 5, "kind": "restore"}'
 expect 400 'unknown member .*every' "unknown member" POST $P '{"every": 5}'
 expect 400 "malformed JSON body" "truncated JSON" POST $P '{"period_seconds": 5'
@@ -149,6 +149,14 @@ expect 400 'unknown member .*shard' "PATCH: the scope cannot change" PATCH "$N" 
 expect 400 "nothing to change" "PATCH: an empty body" PATCH "$N" '{}'
 expect 400 'must be true or false' "PATCH: enabled not a boolean" PATCH "$N" '{"enabled": 1}'
 expect 200 "\"deleted\":$NIGHTLY" "DELETE the nightly policy" DELETE "/api/v1/policies/$NIGHTLY"
+# Incremental cluster backups on a schedule: the type is recorded (the scheduler
+# passes it to the backup job; t_cluster_incr runs incremental cluster backups).
+expect 201 '"type":"incr"' "a disabled policy of incremental backups" POST $P '{"period_seconds": 3600, "type": "incr", "enabled": false}'
+INCR=$(count_json 'd["id"]')
+expect 201 '"type":"diff"' "a disabled policy of differential backups" POST $P '{"period_seconds": 3600, "type": "diff", "enabled": false}'
+DIFF=$(count_json 'd["id"]')
+expect 200 "\"deleted\":$INCR" "DELETE the incremental policy" DELETE "/api/v1/policies/$INCR"
+expect 200 "\"deleted\":$DIFF" "DELETE the differential policy" DELETE "/api/v1/policies/$DIFF"
 
 # ---- every 5 s, keep the last 2 ------------------------------------------------------------
 T_POLICY=$SECONDS

@@ -70,6 +70,16 @@ test_keep_parents(void)
     bool kept5[3] = {false, true, true};
     retention_keep_parents(bogus, 3, kept5);
     CHECK(!strcmp(kept_string(kept5, 3), "-KK"), "a parent index not below the backup's is ignored");
+    /* Cluster backups C0..C4 of two sets: C1 incr on C0 (both sets); C2 a
+     * full; C3: set 0 on C2, set 1 on C0; C4: set 0 on C3, set 1 a full. */
+    const long sets[] = {-1, -1, 0, 0, -1, -1, 2, 0, 3, -1};
+    bool kc[5] = {false, false, false, false, true};
+    size_t more = retention_keep_parents_of_sets(sets, 2, 5, kc);
+    CHECK(!strcmp(kept_string(kc, 5), "K-KKK") && more == 3,
+          "a kept cluster backup keeps what every one of its sets builds on, transitively (C4 -> C3 -> C2 and C0)");
+    bool kc2[5] = {false, true, false, false, false};
+    retention_keep_parents_of_sets(sets, 2, 5, kc2);
+    CHECK(!strcmp(kept_string(kc2, 5), "KK---"), "an incremental cluster backup keeps the one it is built on");
 }
 
 static int

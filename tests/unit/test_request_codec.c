@@ -172,6 +172,21 @@ backup_cases(void)
     const char *at_manager[] = {"--cluster", "c1", "--jobs", "4", NULL};
     backup_same("node field through the manager", at_manager, "{\"cluster\": \"c1\", \"jobs\": 4}",
                 BACKUP_AT_MANAGER, false, "not taken by a backup through the cluster manager");
+    const char *cl_incr[] = {"--cluster", "c1", "--type", "incr", NULL};
+    backup_same("incremental cluster backup through the manager", cl_incr, "{\"cluster\": \"c1\", \"type\": \"incr\"}",
+                BACKUP_AT_MANAGER, true, NULL);
+    const char *parent[] = {"--node", "c1/s", "--pgdata", "/d", "--type", "diff", "--parent", "20261202-101500F", NULL};
+    backup_same("diff on a named parent", parent,
+                "{\"node\": \"c1/s\", \"pgdata\": \"/d\", \"type\": \"diff\", \"parent\": \"20261202-101500F\"}",
+                BACKUP_AT_LOCAL, true, NULL);
+    const char *full_parent[] = {"--node", "c1/s", "--pgdata", "/d", "--parent", "20261202-101500F", NULL};
+    backup_same("a full with a parent", full_parent,
+                "{\"node\": \"c1/s\", \"pgdata\": \"/d\", \"parent\": \"20261202-101500F\"}", BACKUP_AT_LOCAL,
+                false, "a full backup has no parent");
+    const char *cl_parent[] = {"--cluster", "c1", "--meta-conn", "host=x", "--type", "incr", "--parent", "x", NULL};
+    backup_same("a cluster with a parent", cl_parent,
+                "{\"cluster\": \"c1\", \"meta_conn\": \"host=x\", \"type\": \"incr\", \"parent\": \"x\"}",
+                BACKUP_AT_LOCAL, false, "chooses each replica set's parent itself");
 }
 
 int
