@@ -104,7 +104,7 @@ unit-bins: $(UNIT_BIN)
 COV_BUILD ?= build/cov
 COV_TESTS ?=
 coverage:
-	@$(MAKE) --no-print-directory BUILD=$(COV_BUILD) SAN='-O0 -g --coverage -fprofile-update=atomic' asan unit-bins
+	@$(MAKE) --no-print-directory BUILD=$(COV_BUILD) SAN='-O0 -g --coverage -fprofile-update=atomic -DSTRATA_CRASH_POINTS' asan unit-bins
 	@bash scripts/coverage.sh $(COV_BUILD) $(COV_TESTS)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), one per parser of untrusted
