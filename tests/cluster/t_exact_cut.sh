@@ -140,11 +140,14 @@ abandoned=$(( $(jget "$WORK/wl.json" abandoned_after_prepare) + $(jget "$WORK/wl
   >"$WORK/cp-final.json" 2>"$WORK/cp-final.log" || notok "cp create cp-final" "$(short "$WORK/cp-final.log")"
 
 # Every CP's WAL in the pool before the restores. A restore waits (60 s) for
-# the segment holding the CP after its target; on these primaries, idle once
-# the load stops, that segment is switched only when it fills (archive_timeout
-# was seen not to force a switch on this machine's PostgreSQL 15, with or
-# without libfaketime), which under CI load took minutes. So the test switches
-# each primary itself and waits until the archiver has pushed the segment.
+# the segment holding the CP after its target. The shard primaries were just
+# restarted (with libfaketime), and PostgreSQL 15 here forces no
+# archive_timeout switch before the first checkpoint after a start (measured:
+# with archive_timeout=1 and checkpoint_timeout=30s, switches began at the
+# first timed checkpoint, 30 s in, then came every second). So within the
+# test's minutes, an idle primary switched a segment only when it filled,
+# which under CI load took minutes. The test switches each primary itself
+# and waits until the archiver has pushed the segment.
 archived_through() {   # PORT SEGMENT: has the archiver pushed SEGMENT (or a later one)?
   [ "$(psql_at "$1" postgres "SELECT coalesce(last_archived_wal, '') >= '$2' FROM pg_stat_archiver")" = t ]
 }
