@@ -111,10 +111,20 @@ take_cp() {   # NAME
   notok "cp create $1" "$(short "$WORK/$1.log")"
   return 1
 }
+# cp4 once the workload has decided a few transactions after cp3 (the gtxid
+# target below is one of them): under a loaded CI lane 2 s were not always enough.
+decided_after() {   # CP N: have more than N decisions been made after CP?
+  [ "$(psql_at "$META_PORT" strata "SELECT count(*) > $2 FROM strata.commit_log WHERE decided_at > '${CPTIME[$1]}'")" = t ]
+}
+wait_decided_after() {   # CP N: at most 60 s
+  local w
+  for ((w = 0; w < 120; w++)); do decided_after "$1" "$2" && return 0; sleep 0.5; done
+  return 0
+}
 sleep 2
 take_cp cp1 && sleep 2 && take_cp cp2 && sleep 1 &&
   T=$(psql_at "$META_PORT" strata "SELECT clock_timestamp()") && sleep 1 &&
-  take_cp cp3 && sleep 2 && take_cp cp4 || { notok "consistency points" "see above"; exit 1; }
+  take_cp cp3 && sleep 2 && wait_decided_after cp3 10 && take_cp cp4 || { notok "consistency points" "see above"; exit 1; }
 kill -0 "$WL_PID" 2>/dev/null && ok "cp1..cp4 taken under load; T = $T (between cp2 and cp3)" ||
   notok "workload" "died: $(short "$WORK/wl.log")"
 # The pool alone tells what can be restored (the metadata cluster may be lost).
