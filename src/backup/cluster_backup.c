@@ -257,8 +257,7 @@ wait_wal_through(const BackupOptions *opt, Pool *pool, const char *pool_node, co
             PQclear(sw);
             last_switch = now_seconds();
         }
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        sleep_ms(100);
     }
     PQfinish(c);
     return rc;
@@ -332,16 +331,7 @@ static json_object *
 node_entry_of(json_object *m, const char *pool_node)
 {
     json_object *nodes;
-    if (!json_object_object_get_ex(m, "nodes", &nodes))
-        return NULL;
-    for (size_t k = 0; k < json_object_array_length(nodes); k++)
-    {
-        json_object *nj = json_object_array_get_idx(nodes, k);
-        const char *pn = json_member_string(nj, "pool_node");
-        if (pn && !strcmp(pn, pool_node))
-            return nj;
-    }
-    return NULL;
+    return json_object_object_get_ex(m, "nodes", &nodes) ? json_array_find(nodes, "pool_node", pool_node) : NULL;
 }
 
 /* An incremental (or differential) cluster backup builds each replica

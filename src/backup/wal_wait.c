@@ -6,6 +6,7 @@
 
 #include "archive/archive.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "pg/conn.h"
 
 /* Asks for a segment switch, on the primary (from a standby) or on the
@@ -43,6 +44,7 @@ backup_wait_for_segments(Pool *pool, const BackupOptions *o, char (*names)[WAL_N
     PGconn *primary = NULL;
     bool primary_tried = false;
     double deadline = now_seconds() + o->archive_timeout, last_switch = 0;
+    long poll_ms = 10;   /* the segment usually arrives within milliseconds of the switch */
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;)
     {
@@ -62,6 +64,7 @@ backup_wait_for_segments(Pool *pool, const BackupOptions *o, char (*names)[WAL_N
             stage_free(sink);
             wal_object_free(&obj);
             i++;
+            poll_ms = 10;
             continue;
         }
         if (now_seconds() > deadline)
@@ -80,8 +83,8 @@ backup_wait_for_segments(Pool *pool, const BackupOptions *o, char (*names)[WAL_N
             request_switch(&primary, &primary_tried, primary_conninfo, from_standby, self, names[i]);
             last_switch = now_seconds();
         }
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        sleep_ms(poll_ms);
+        poll_ms = poll_ms * 2 > 200 ? 200 : poll_ms * 2;
     }
     PQfinish(primary);
     return rc;

@@ -296,8 +296,7 @@ client_follow_job(ManagerClient *c, long long id, bool quiet, json_object **job,
             {
                 if (unreachable_since == 0)
                     unreachable_since = now;
-                struct timespec ts = {1, 0};
-                nanosleep(&ts, NULL);
+                sleep_ms(1000);
                 continue;
             }
             rc = error_set(err, "following job %lld: %s (the job may still be running: strata jobs --id %lld)", id,
@@ -314,8 +313,7 @@ client_follow_job(ManagerClient *c, long long id, bool quiet, json_object **job,
             break;
         }
         json_object_put(j);
-        struct timespec ts = {0, POLL_INTERVAL_MS * 1000L * 1000L};
-        nanosleep(&ts, NULL);
+        sleep_ms(POLL_INTERVAL_MS);
     }
     if (f.shown)
         fputc('\n', stderr);

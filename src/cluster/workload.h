@@ -51,7 +51,6 @@ typedef struct Shared
 } Shared;
 
 /* workload_shared.c */
-void sleep_ms(long ms);
 /* The first fatal error (fmt with two strings) is kept; every thread is
  * told to stop. */
 void set_fatal(Shared *s, const char *fmt, const char *a, const char *b);

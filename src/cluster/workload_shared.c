@@ -25,14 +25,6 @@
 #define META_SESSION_SQL "SET statement_timeout = '60s'; SET client_connection_check_interval = '1s'"
 
 void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-void
 set_fatal(Shared *s, const char *fmt, const char *a, const char *b)
 {
     pthread_mutex_lock(&s->lock);

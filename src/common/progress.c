@@ -35,9 +35,8 @@ progress_thread(void *arg)
     Progress *p = arg;
     while (!atomic_load(&p->stop))
     {
-        struct timespec ts = {0, 250 * 1000 * 1000};
         for (int i = 0; i < 2 && !atomic_load(&p->stop); i++)
-            nanosleep(&ts, NULL);
+            sleep_ms(250);
         if (!atomic_load(&p->stop))
             progress_print(p, false);
     }

@@ -441,6 +441,14 @@ now_seconds(void)
 }
 
 void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+void
 format_utc(time_t t, char *out, size_t n)
 {
     struct tm tm;

@@ -57,6 +57,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 /* Wall clock. */
 double now_seconds(void);                       /* monotonic */
+void sleep_ms(long ms);                         /* the whole time, signals or not */
 void format_utc(time_t t, char *out, size_t n); /* 2026-11-24 15:50:37+00 */
 void format_bytes(uint64_t bytes, char *out, size_t n);
 

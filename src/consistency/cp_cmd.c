@@ -129,8 +129,7 @@ cp_create_cmd(const CommonOptions *co, const char *meta_conn, const char *cluste
         /* Sleep to the next tick, waking for a stop request. */
         while (!stop_requested && now_seconds() < t0 + every)
         {
-            struct timespec ts = {0, 50 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            sleep_ms(50);
         }
         if (stop_requested)
             break;

@@ -134,8 +134,7 @@ check_instance(Pool *pool, const char *node, const char *conninfo, int timeout, 
                     wal_object_free(&o);
                 else
                 {
-                    struct timespec ts = {0, 100 * 1000 * 1000};
-                    nanosleep(&ts, NULL);
+                    sleep_ms(100);
                 }
             }
             if (arrived)

@@ -78,14 +78,7 @@ node_connect(const TopoNode *n)
 static json_object *
 node_json(json_object *list, const char *name)
 {
-    for (size_t i = 0; list && i < json_object_array_length(list); i++)
-    {
-        json_object *n = json_object_array_get_idx(list, i);
-        const char *nm = json_member_string(n, "name");
-        if (nm && !strcmp(nm, name))
-            return n;
-    }
-    return NULL;
+    return json_array_find(list, "name", name);
 }
 
 /* Adds each node's live state to a replica set's nodes: "state" (primary:

@@ -63,8 +63,7 @@ job_cancel(JobRunner *jr, PGconn *meta, int64_t id, int *status, json_object **a
         /* The worker sets running_id just after claiming the row. */
         for (int i = 0; i < 100 && atomic_load(&jr->running_id) != id; i++)
         {
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            sleep_ms(10);
         }
         if (atomic_load(&jr->running_id) != id || !atomic_load(&jr->running_cancellable))
             rc = error_set(err, "job %lld is running but not in this cluster manager's worker (another manager on "

@@ -135,8 +135,7 @@ nm_backup(const NodeExecutor *ex, NodeBackupTask *t, Manifest *out, Error *err)
     bool cancel_sent = false;
     for (rc = 1; rc == 1;)
     {
-        struct timespec ts = {0, POLL_INTERVAL_MS * 1000L * 1000L};
-        nanosleep(&ts, NULL);
+        sleep_ms(POLL_INTERVAL_MS);
         Error perr;
         /* Cancelled: the node manager stops the task, which fails and
          * removes what it wrote; its end is polled like any other. */

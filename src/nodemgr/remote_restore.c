@@ -51,8 +51,7 @@ run_task(const NodeManagerDirectory *d, const char *url, json_object *req, const
     int failures = 0, rc;
     for (rc = 1; rc == 1;)
     {
-        struct timespec ts = {0, POLL_INTERVAL_MS * 1000L * 1000L};
-        nanosleep(&ts, NULL);
+        sleep_ms(POLL_INTERVAL_MS);
         Error perr;
         if (nodemgr_call(url, d->token, "GET", path, NULL, &status, &a, &perr) != 0)
         {

@@ -263,8 +263,7 @@ wait_cp_wal(Pool *pool, const RestoreOptions *o, json_object *backup, const Cons
             if (!said)
                 log_info("waiting for WAL segment %s of %s (holds CP %s) to reach the pool", name, node, cp->name);
             said = true;
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            sleep_ms(200);
         }
         free(node);
         if (rc != 0)

@@ -117,8 +117,7 @@ instance_start_and_wait(const StartRequest *req, StartResult *res, Error *err)
                                 "of %s says:\n%s", req->data_dir, req->timeout, pid, log_path, tail);
             break;
         }
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        sleep_ms(200);
         if (!sockdir[0] && !read_postmaster_pid(req->data_dir, &pid, &port, sockdir, sizeof(sockdir)))
         {
             sockdir[0] = '\0';
@@ -235,8 +234,7 @@ instance_stop(const char *data_dir)
         return;
     for (int i = 0; i < 100 && alive(pid); i++)
     {
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        sleep_ms(100);
     }
     if (alive(pid))
     {
@@ -244,8 +242,7 @@ instance_stop(const char *data_dir)
         kill((pid_t) pid, SIGKILL);
         for (int i = 0; i < 50 && alive(pid); i++)
         {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            sleep_ms(100);
         }
     }
 }

@@ -84,6 +84,13 @@ char *s3_error_text(const S3Response *resp);
 /* Sets err to "WHAT: OP: <s3_error_text>"; returns -1. */
 int s3_fail(const S3Response *resp, const char *what, const char *op, Error *err);
 
+/* A listing request (operation `op`, query q) of the keys below prefix: a
+ * GET of the bucket that must answer 200 with an XML body, which `parse`
+ * reads into `page`. Errors name s3://BUCKET/PREFIX and the operation. */
+typedef int (*S3XmlParse)(const char *xml, size_t len, void *page, Error *err);
+int s3_get_listing(S3Client *c, const char *prefix, const S3Pair *q, size_t nq, const char *op, S3XmlParse parse,
+                   void *page, Error *err);
+
 /* XML answers (libxml2). */
 typedef struct S3ListPage
 {

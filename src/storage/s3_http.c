@@ -316,8 +316,7 @@ backoff(int attempt_no)
     if (ms > BACKOFF_MAX_MS)
         ms = BACKOFF_MAX_MS;
     ms = ms / 2 + (long) (((unsigned) rand() ^ (unsigned) time(NULL)) % (unsigned long) (ms / 2 + 1));
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    sleep_ms(ms);
 }
 
 static char *

@@ -8,6 +8,31 @@
 #include "storage/s3_client.h"
 #include "storage/storage.h"
 
+int
+s3_get_listing(S3Client *c, const char *prefix, const S3Pair *q, size_t nq, const char *op, S3XmlParse parse,
+               void *page, Error *err)
+{
+    S3Request req = {.method = "GET", .query = q, .nquery = nq, .max_body = S3_MAX_XML_BODY};
+    S3Response resp;
+    char *what = xprintf("s3://%s/%s", c->cfg.bucket, prefix);
+    int rc = s3_request(c, &req, &resp, what, err);
+    if (rc == 0)
+    {
+        if (resp.status != 200)
+            rc = s3_fail(&resp, what, op, err);
+        else if (parse(resp.body.data, resp.body.len, page, err) != 0)
+            rc = error_prefix(err, "%s: ", what);
+        s3_response_free(&resp);
+    }
+    free(what);
+    return rc;
+}
+
+static int
+parse_list(const char *xml, size_t len, void *page, Error *err)
+{
+    return s3_xml_parse_list(xml, len, page, err);
+}
 
 int
 s3_list_page(S3Client *c, const char *prefix, bool delimited, const char *token, const char *max_keys,
@@ -23,20 +48,7 @@ s3_list_page(S3Client *c, const char *prefix, bool delimited, const char *token,
         q[n++] = (S3Pair){"continuation-token", token};
     if (max_keys)
         q[n++] = (S3Pair){"max-keys", max_keys};
-    S3Request req = {.method = "GET", .query = q, .nquery = n, .max_body = S3_MAX_XML_BODY};
-    S3Response resp;
-    char *what = xprintf("s3://%s/%s", c->cfg.bucket, prefix);
-    int rc = s3_request(c, &req, &resp, what, err);
-    if (rc == 0)
-    {
-        if (resp.status != 200)
-            rc = s3_fail(&resp, what, "ListObjectsV2", err);
-        else if (s3_xml_parse_list(resp.body.data, resp.body.len, page, err) != 0)
-            rc = error_prefix(err, "%s: ", what);
-        s3_response_free(&resp);
-    }
-    free(what);
-    return rc;
+    return s3_get_listing(c, prefix, q, n, "ListObjectsV2", parse_list, page, err);
 }
 
 /* A name one level below the listed directory: not empty, no '/', no

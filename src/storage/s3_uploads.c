@@ -26,6 +26,12 @@ abort_one(S3Client *c, const char *key, const char *id, Error *err)
 }
 
 static int
+parse_uploads(const char *xml, size_t len, void *page, Error *err)
+{
+    return s3_xml_parse_uploads(xml, len, page, err);
+}
+
+static int
 list_uploads(S3Client *c, const char *prefix, const char *key_marker, const char *id_marker, S3UploadPage *page,
              Error *err)
 {
@@ -37,20 +43,7 @@ list_uploads(S3Client *c, const char *prefix, const char *key_marker, const char
         q[n++] = (S3Pair){"key-marker", key_marker};
     if (id_marker)
         q[n++] = (S3Pair){"upload-id-marker", id_marker};
-    S3Request req = {.method = "GET", .query = q, .nquery = n, .max_body = S3_MAX_XML_BODY};
-    S3Response resp;
-    char *what = xprintf("s3://%s/%s", c->cfg.bucket, prefix);
-    int rc = s3_request(c, &req, &resp, what, err);
-    if (rc == 0)
-    {
-        if (resp.status != 200)
-            rc = s3_fail(&resp, what, "ListMultipartUploads", err);
-        else if (s3_xml_parse_uploads(resp.body.data, resp.body.len, page, err) != 0)
-            rc = error_prefix(err, "%s: ", what);
-        s3_response_free(&resp);
-    }
-    free(what);
-    return rc;
+    return s3_get_listing(c, prefix, q, n, "ListMultipartUploads", parse_uploads, page, err);
 }
 
 int
