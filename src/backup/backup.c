@@ -38,6 +38,7 @@
 #include "pool/manifest.h"
 #include "pool/lease.h"
 #include "common/crashpoint.h"
+#include "storage/commit_queue.h"
 
 #define READ_BUFFER (512 * 1024)
 
@@ -61,10 +62,12 @@ typedef struct CopyContext
     RateLimit rate;
     Progress progress;
     uint8_t **buffers;        /* one per worker */
+    Compressor **compressors; /* one per worker */
     pthread_mutex_t lock;     /* page error list */
     const IncrState *incr;    /* an incremental backup's plan, else NULL */
     atomic_uint_fast64_t bytes_read;   /* from the data directory */
     CopyItem *items;          /* the work: whole files and ranges of split files */
+    CommitQueue *commits;     /* while the workers run: their objects' commits */
 } CopyContext;
 
 static void
@@ -195,7 +198,8 @@ stream_item(CopyContext *cx, ManifestFile *f, const ManifestRange *g, int fd, St
  * object: the whole file, its changed blocks when f->reference is set, or,
  * for a range `g` of a split file, that range's bytes into its own. */
 static int
-store_object(CopyContext *cx, ManifestFile *f, ManifestRange *g, int fd, const Buffer *blob, uint8_t *buf, Error *err)
+store_object(CopyContext *cx, ManifestFile *f, ManifestRange *g, int fd, const Buffer *blob, uint8_t *buf,
+             Compressor *k, Error *err)
 {
     char *key = g ? manifest_range_object_path(cx->m, f, g) : manifest_object_path(cx->m, f);
     StorageWriter *w;
@@ -206,7 +210,7 @@ store_object(CopyContext *cx, ManifestFile *f, ManifestRange *g, int fd, const B
     }
     Stage *hash = stage_hash_new(stage_storage_new(w));
     Stage *sealed = cx->m->cipher != CIPHER_NONE ? stage_encrypt_new(cx->data_key.key, cx->data_key.id, key, hash) : hash;
-    Stage *head = stage_compress_new(cx->opt->compression, cx->opt->level, sealed);
+    Stage *head = k ? stage_compress_with(k, sealed) : stage_compress_new(cx->opt->compression, cx->opt->level, sealed);
     PageErrors pe = {0};
     uint32_t segno;
     if (fd >= 0 && !f->reference && cx->verify_pages && page_verify_applies(f->path, &segno))
@@ -239,8 +243,13 @@ store_object(CopyContext *cx, ManifestFile *f, ManifestRange *g, int fd, const B
             if (!f->reference)
                 f->size = size;
         }
-        rc = storage_commit(w, err);
-        crash_point("backup-file");
+        if (cx->commits)
+            commit_queue_push(cx->commits, w, key);   /* durable before the manifest: see backup_node */
+        else
+        {
+            rc = storage_commit(w, err);
+            crash_point("backup-file");
+        }
     }
     else
         storage_abort(w);
@@ -282,6 +291,8 @@ copy_item(void *ctx, size_t item, int worker, Error *err)
     ManifestRange *g = cx->items[item].range;
     if (backup_cancelled(cx->opt))
         return error_set(err, BACKUP_CANCELLED_MSG);
+    if (commit_queue_failed(cx->commits))
+        return commit_queue_drain(cx->commits, err);   /* its error */
     char *abs = xprintf("%s/%s", cx->opt->pgdata, f->path);
     int fd = open(abs, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -299,7 +310,7 @@ copy_item(void *ctx, size_t item, int worker, Error *err)
     free(abs);
     plan_blocks(cx, f, fd);
     posix_fadvise(fd, g ? (off_t) g->offset : 0, 0, f->reference ? POSIX_FADV_RANDOM : POSIX_FADV_SEQUENTIAL);
-    int rc = store_object(cx, f, g, fd, NULL, cx->buffers[worker], err);
+    int rc = store_object(cx, f, g, fd, NULL, cx->buffers[worker], cx->compressors[worker], err);
     close(fd);
     return rc;
 }
@@ -490,8 +501,7 @@ make_backup_id(Pool *pool, const char *node, char kind, char id[32])
         if (rc != 0 || !exists)
             return;
         /* One backup per second at most: wait for the next id. */
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        sleep_ms(200);
     }
 }
 
@@ -522,6 +532,8 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         rc = node_info_ensure(pool, o->co.node, &ni, err);
 
     double t0 = now_seconds();
+    if (rc == 0 && o->type != BACKUP_TYPE_FULL && in.in_recovery)
+        rc = incr_advance_standby_start(pool, o, conn, o->primary_conn ? o->primary_conn : in.primary_conninfo, err);
     /* 1. Start. Non-exclusive: if we die, the session ends and the server
      * forgets the backup; nothing to clean up on the instance. Nothing is
      * written to the pool before the lease (below). */
@@ -537,6 +549,8 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         {
             rc = lsn_parse(PQgetvalue(r, 0, 0), &m.start_lsn, err);
             PQclear(r);
+            log_detail("backup of node %s started at %X/%X in %.2f s", o->co.node, (unsigned) (m.start_lsn >> 32),
+                       (unsigned) m.start_lsn, now_seconds() - t0);
             backup_running = rc == 0;
         }
     }
@@ -614,8 +628,12 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         pthread_mutex_init(&cx.lock, NULL);
         ratelimit_init(&cx.rate, o->max_rate);
         cx.buffers = xcalloc((size_t) o->jobs, sizeof(uint8_t *));
+        cx.compressors = xcalloc((size_t) o->jobs, sizeof(Compressor *));
         for (int i = 0; i < o->jobs; i++)
+        {
             cx.buffers[i] = xmalloc(READ_BUFFER);
+            cx.compressors[i] = compressor_new(o->compression, o->level);
+        }
         size_t nitems = plan_copy_items(&m, o->chunk_size, cx.incr, &cx.items);
         if (nitems > m.nfiles)
         {
@@ -625,8 +643,20 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
                      m.nfiles);
         }
         progress_start(&cx.progress, "backup", total_bytes, o->co.quiet);
+        /* Objects are committed (made durable) behind the workers, which go
+         * on reading and compressing; all are committed before the stop. */
+        cx.commits = commit_queue_new(o->jobs, 2 * (size_t) o->jobs, "backup-file");
         rc = workers_run_niced(o->jobs, o->nice, nitems, copy_item, &cx, err);
+        Error commit_err;
+        if (commit_queue_drain(cx.commits, &commit_err) != 0 && rc == 0)
+        {
+            *err = commit_err;
+            rc = -1;
+        }
+        commit_queue_free(cx.commits);
+        cx.commits = NULL;
         progress_finish(&cx.progress);
+        log_detail("backup %s: files copied %.2f s after the start", id, now_seconds() - t0);
         for (size_t i = 0; rc == 0 && i < m.nfiles; i++)
             if (m.files[i].nranges)
                 manifest_ranges_finish(&m.files[i]);
@@ -657,7 +687,7 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
                 f->path = xstrdup("backup_label");
                 f->mode = 0600;
                 f->mtime = (int64_t) time(NULL);
-                rc = store_object(&cx, f, NULL, -1, &label, NULL, err);
+                rc = store_object(&cx, f, NULL, -1, &label, NULL, NULL, err);
             }
             buffer_free(&label);
             PQclear(r);
@@ -667,7 +697,12 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
     }
     /* 4. WAL. */
     if (rc == 0)
+    {
+        double waited = now_seconds();
         rc = wait_for_wal(pool, o, &m, primary_conninfo, err);
+        log_detail("backup %s: stopped at %X/%X; its WAL reached the pool in %.2f s", m.id, (unsigned) (m.stop_lsn >> 32),
+                   (unsigned) m.stop_lsn, now_seconds() - waited);
+    }
     /* 5. Manifest: the backup exists from here on. */
     if (rc == 0)
     {
@@ -704,8 +739,12 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
     if (cx.buffers)
     {
         for (int i = 0; i < o->jobs; i++)
+        {
             free(cx.buffers[i]);
+            compressor_free(cx.compressors[i]);
+        }
         free(cx.buffers);
+        free(cx.compressors);
         ratelimit_destroy(&cx.rate);
         pthread_mutex_destroy(&cx.lock);
     }

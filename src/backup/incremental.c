@@ -7,6 +7,7 @@
 
 #include "backup/wal_wait.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "pg/conn.h"
 #include "wal/history.h"
 #include "wal/reader.h"
@@ -119,6 +120,88 @@ wait_for_start_wal(Pool *pool, const BackupOptions *o, PGconn *conn, Lsn wal_end
     return backup_wait_for_segments(pool, o, names, 1, complete ? false : from_standby, primary_conninfo,
                                     complete || from_standby ? NULL : conn,
                                     "needed to tell what changed since the parent backup", err);
+}
+
+/* The primary's pg_control_checkpoint() column `col` (redo_lsn or checkpoint_lsn). */
+static int
+primary_checkpoint_lsn(PGconn *primary, const char *col, Lsn *out, Error *err)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM pg_control_checkpoint()", col);
+    char *v = pg_query_value(primary, "primary", sql, err);
+    if (!v)
+        return -1;
+    int rc = lsn_parse(v, out, err);
+    free(v);
+    return rc;
+}
+
+/* Polls the standby until it has replayed past `lsn`, for at most `seconds`. */
+static bool
+standby_replayed_past(PGconn *standby, Lsn lsn, int seconds)
+{
+    for (int waited_ms = 0; waited_ms <= seconds * 1000; waited_ms += 100)
+    {
+        Error e;
+        char *v = pg_query_value(standby, "instance", "SELECT pg_last_wal_replay_lsn()", &e);
+        Lsn replayed = 0;
+        bool past = v && lsn_parse(v, &replayed, &e) == 0 && replayed > lsn;
+        free(v);
+        if (past)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+/* Asks the primary for a CHECKPOINT and waits for the standby to replay
+ * it: the standby's next restartpoint is then after `parent_start`. */
+static int
+checkpoint_primary(PGconn *primary, PGconn *standby, Lsn redo, Lsn parent_start, const char *parent, int seconds,
+                   Error *err)
+{
+    log_info("the primary's last checkpoint (redo %X/%X) is not after the start %X/%X of the parent backup %s: "
+             "asking the primary for a CHECKPOINT, so that this backup starts later",
+             L(redo), L(parent_start), parent);
+    PGresult *r = pg_exec(primary, "primary", "CHECKPOINT", 0, NULL, err);
+    if (!r)
+        return -1;
+    PQclear(r);
+    Lsn checkpoint;
+    if (primary_checkpoint_lsn(primary, "checkpoint_lsn", &checkpoint, err) != 0)
+        return -1;
+    if (!standby_replayed_past(standby, checkpoint, seconds))
+        return error_set(err, "the standby has not replayed the primary's checkpoint at %X/%X within %d s",
+                         L(checkpoint), seconds);
+    return 0;
+}
+
+int
+incr_advance_standby_start(Pool *pool, const BackupOptions *o, PGconn *standby, const char *primary_conninfo,
+                           Error *err)
+{
+    IncrState st;
+    memset(&st, 0, sizeof(st));
+    bool found;
+    if (choose_parent(pool, o, &st, &found, err) != 0)
+        return -1;
+    Lsn parent_start = st.parent.start_lsn;
+    char parent[64];
+    snprintf(parent, sizeof(parent), "%s", found ? st.parent.id : "");
+    incr_state_free(&st);
+    if (!found || !primary_conninfo)
+        return 0;   /* a full anyway, or no primary to ask: incr_prepare says why */
+    Error perr;
+    PGconn *primary = pg_connect_within(primary_conninfo, "primary", 10000, &perr);
+    Lsn redo = 0;
+    int rc = primary ? primary_checkpoint_lsn(primary, "redo_lsn", &redo, &perr) : -1;
+    if (rc == 0 && redo <= parent_start)
+        rc = checkpoint_primary(primary, standby, redo, parent_start, parent,
+                                o->archive_timeout > 0 ? o->archive_timeout : 60, &perr);
+    PQfinish(primary);
+    if (rc != 0)
+        log_warn("%s: the backup may start where its parent %s did, and then is a full one", perr.msg, parent);
+    return 0;
 }
 
 int

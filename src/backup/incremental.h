@@ -28,6 +28,15 @@ typedef struct IncrState
  * cancelled); a fallback is st->active false with st->why. */
 int incr_prepare(Pool *pool, const BackupOptions *o, PGconn *conn, Lsn start_lsn, bool from_standby,
                  const char *primary_conninfo, IncrState *st, Error *err);
+/* Before pg_backup_start on a standby (incr/diff): if the primary has not
+ * checkpointed since the parent backup began, the standby's restartpoint,
+ * where the backup would start, is the parent's start, and nothing could be
+ * read incrementally. Asks the primary for a CHECKPOINT then (as
+ * pgBackRest's start-fast does on the primary) and waits for the standby
+ * to replay it. Only a pool error fails; the rest warns, and the backup
+ * goes on (a full one, saying why, if its start does not move). */
+int incr_advance_standby_start(Pool *pool, const BackupOptions *o, PGconn *standby, const char *primary_conninfo,
+                               Error *err);
 void incr_state_free(IncrState *st);
 
 #endif

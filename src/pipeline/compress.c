@@ -17,6 +17,7 @@ typedef struct CodecStage
     bool compress;
     const char *what;                 /* decompression: the object, for messages */
     ZSTD_CCtx *zc;
+    bool zc_borrowed;                 /* a Compressor's: not freed with the stage */
     ZSTD_DCtx *zd;
     LZ4F_cctx *lc;
     LZ4F_dctx *ld;
@@ -220,7 +221,8 @@ static void
 codec_destroy(Stage *s)
 {
     CodecStage *cs = (CodecStage *) s;
-    ZSTD_freeCCtx(cs->zc);
+    if (!cs->zc_borrowed)
+        ZSTD_freeCCtx(cs->zc);
     ZSTD_freeDCtx(cs->zd);
     if (cs->lc)
         LZ4F_freeCompressionContext(cs->lc);
@@ -277,6 +279,58 @@ stage_compress_new(Compression c, int level, Stage *next)
             cs->base.ops = &none_ops;
             break;
     }
+    return &cs->base;
+}
+
+struct Compressor
+{
+    Compression algo;
+    int level;
+    ZSTD_CCtx *zc;                    /* zstd: kept across objects */
+};
+
+Compressor *
+compressor_new(Compression c, int level)
+{
+    Compressor *k = xcalloc(1, sizeof(*k));
+    k->algo = c;
+    k->level = level;
+    if (c != COMPRESS_ZSTD)
+        return k;
+    k->zc = ZSTD_createCCtx();
+    if (!k->zc)
+        abort();
+    ZSTD_CCtx_setParameter(k->zc, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(k->zc, ZSTD_c_checksumFlag, 1);
+    return k;
+}
+
+void
+compressor_free(Compressor *k)
+{
+    if (!k)
+        return;
+    ZSTD_freeCCtx(k->zc);
+    free(k);
+}
+
+Stage *
+stage_compress_with(Compressor *k, Stage *next)
+{
+    if (!k->zc)
+        return stage_compress_new(k->algo, k->level, next);
+    /* A new frame; what an abandoned one left is dropped. The parameters
+     * and the tables' memory stay. */
+    ZSTD_CCtx_reset(k->zc, ZSTD_reset_session_only);
+    CodecStage *cs = xcalloc(1, sizeof(*cs));
+    cs->base.ops = &zstd_c_ops;
+    cs->base.next = next;
+    cs->algo = COMPRESS_ZSTD;
+    cs->compress = true;
+    cs->zc = k->zc;
+    cs->zc_borrowed = true;
+    cs->out_cap = ZSTD_CStreamOutSize();
+    cs->out = xmalloc(cs->out_cap);
     return &cs->base;
 }
 

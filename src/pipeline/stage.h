@@ -61,6 +61,14 @@ uint64_t stage_count_bytes(Stage *s);
 
 /* Compressed frames carry their own content checksum (zstd, lz4). */
 Stage *stage_compress_new(Compression c, int level, Stage *next);
+/* A compressor kept by one worker across the objects it stores, so that
+ * zstd's context (its tables' memory) is set up once, not per object. */
+typedef struct Compressor Compressor;
+Compressor *compressor_new(Compression c, int level);
+void compressor_free(Compressor *k);
+/* As stage_compress_new with k's algorithm and level; k outlives the
+ * stage and serves one stage at a time. */
+Stage *stage_compress_with(Compressor *k, Stage *next);
 /* Fails on a corrupt or truncated frame, naming `what`. */
 Stage *stage_decompress_new(Compression c, const char *what, Stage *next);
 
