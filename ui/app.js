@@ -256,6 +256,7 @@ function renderBackups(list, backupJobs) {
       : (j.reason || '');
     tb.append(el('tr', { 'data-job': j.id }, el('td', {}, `job #${j.id}`),
       el('td', {}, j.params && j.params.shard ? 'shard ' + j.params.shard : 'cluster'),
+      el('td', {}, typeText(j.params && j.params.type)),
       el('td', { class: 'state-' + j.state }, j.state), el('td', {}, ''), el('td', {}, ''),
       el('td', {}, j.started_at && j.finished_at ? duration((pgDate(j.finished_at) - pgDate(j.started_at)) / 1000) : ''),
       el('td', {}, ''), el('td', { class: 'detail' }, what)));
@@ -264,31 +265,38 @@ function renderBackups(list, backupJobs) {
     // The pool lists a backup only once it is complete and verified.
     const more = el('button', { type: 'button', class: 'backup-more', 'data-backup': b.id }, 'nodes');
     const row = el('tr', { 'data-backup': b.id }, el('td', {}, b.id), el('td', {}, b.scope + (b.shard ? ' ' + b.shard : '')),
+      el('td', {}, typeText(b.type)),
       el('td', { class: 'state-complete' }, 'complete'), el('td', {}, bytes(b.size)),
       el('td', {}, bytes(b.stored_size)), el('td', {}, duration(b.duration)),
       el('td', {}, b.end_cp ? b.end_cp.name : '', b.end_cp ? el('div', { class: 'hint' }, whenEpoch(b.end_cp.epoch)) : ''),
       el('td', { class: 'actions-cell' }, more));
     const nodes = el('tr', { class: 'backup-nodes', 'data-of': b.id },
-      el('td', { colspan: 8, class: 'detail' },
+      el('td', { colspan: 9, class: 'detail' },
         el('p', { class: 'hint' }, `Backup ${b.id}: started ${whenEpoch(b.started_epoch)}, took ${duration(b.duration)}, ` +
           `${bytes(b.size)} read, ${bytes(b.stored_size)} stored.`), nodeTable(b)));
     nodes.hidden = !open.has(b.id);
     more.addEventListener('click', () => { nodes.hidden = !nodes.hidden; });
     tb.append(row, nodes);
   }
-  if (!list.length) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'hint' }, 'No complete backup in the pool.')));
+  if (!list.length) tb.append(el('tr', {}, el('td', { colspan: 9, class: 'hint' }, 'No complete backup in the pool.')));
 }
 
-// One backup's node backups: which standby each replica set came from, the
-// stop LSN, the end CP's LSN of that set, sizes and durations.
+// A backup's or policy's type as the operator reads it (absent: full).
+function typeText(t) {
+  return { incr: 'incremental', diff: 'differential' }[t] || 'full';
+}
+
+// One backup's node backups: which standby each replica set came from, its
+// type and the node backup it builds on, the stop LSN, the end CP's LSN of
+// that set, sizes and durations.
 function nodeTable(b) {
   const lsns = (b.end_cp && b.end_cp.lsns) || {};
   const t = el('table', { class: 'nodes' }, el('thead', {}, el('tr', {}, ...['replica set', 'source', 'via',
-    'node backup', 'stop LSN', 'end CP LSN', 'size', 'stored', 'duration'].map((h) => el('th', {}, h)))));
+        'node backup', 'type', 'stop LSN', 'end CP LSN', 'size', 'stored', 'duration'].map((h) => el('th', {}, h)))));
   const body = el('tbody');
   for (const n of b.nodes || []) {
     body.append(el('tr', {}, el('td', {}, n.set), el('td', {}, n.source), el('td', {}, n.node_manager || 'in-process'),
-      el('td', {}, n.backup), el('td', {}, n.stop_lsn), el('td', {}, lsns[n.set] || ''),
+      el('td', {}, n.backup), el('td', {}, typeText(n.type) + (n.parent ? ' on ' + n.parent : '')), el('td', {}, n.stop_lsn), el('td', {}, lsns[n.set] || ''),
       el('td', {}, bytes(n.size)), el('td', {}, bytes(n.stored_size)), el('td', {}, duration(n.duration))));
   }
   t.append(body);
@@ -311,12 +319,12 @@ function renderPolicies(list) {
     const del = el('button', { type: 'button', class: 'policy-delete' }, 'Delete');
     del.addEventListener('click', () => policyCall('DELETE', p.id));
     tb.append(el('tr', { 'data-policy': p.id }, el('td', {}, p.id),
-      el('td', {}, p.shard ? 'shard ' + p.shard : 'cluster'), el('td', {}, scheduleText(p)),
+      el('td', {}, p.shard ? 'shard ' + p.shard : 'cluster'), el('td', {}, typeText(p.type)), el('td', {}, scheduleText(p)),
       el('td', {}, p.keep_last ? `keep the last ${p.keep_last}` : p.keep_days ? `keep ${p.keep_days} days` : 'keep everything'),
       el('td', { class: p.enabled ? 'ok' : 'state-cancelled' }, p.enabled ? 'active' : 'paused'),
       el('td', {}, when(p.last_run_at) || 'never'), el('td', { class: 'actions-cell' }, toggle, edit, del)));
   }
-  if (!list.length) tb.append(el('tr', {}, el('td', { colspan: 7, class: 'hint' }, 'No policy: backups run only when asked.')));
+  if (!list.length) tb.append(el('tr', {}, el('td', { colspan: 8, class: 'hint' }, 'No policy: backups run only when asked.')));
 }
 
 async function policyCall(method, id, body) {
@@ -340,6 +348,7 @@ function policyFormMode(p) {
 function editPolicy(p) {
   policyFormMode(p);
   $('#policy-scope').value = p.shard || '';
+  $('#policy-type').value = p.type || 'full';
   $('#policy-when').value = p.window ? 'window' : 'period';
   if (p.window) $('#policy-window').value = p.window;
   else {
@@ -366,6 +375,7 @@ async function addPolicy(ev) {
   const shard = $('#policy-scope').value;
   const editing = state.editPolicy;
   if (shard && !editing) body.shard = shard;
+  body.type = $('#policy-type').value;
   if ($('#policy-when').value === 'window') body.window = $('#policy-window').value.trim();
   else body.period_seconds = Math.round(Number($('#policy-period').value) * Number($('#policy-unit').value));
   const keep = $('#policy-keep').value;
@@ -543,7 +553,9 @@ async function startBackup() {
     // A shard backup: that shard alone (restorable with its CPs, not a
     // whole-cluster restore's starting point).
     const shard = $('#backup-scope').value;
-    const r = await api('POST', `/api/v1/clusters/${encodeURIComponent(name)}/backups`, shard ? { shard } : {});
+    const body = { type: $('#backup-type').value };
+    if (shard) body.shard = shard;
+    const r = await api('POST', `/api/v1/clusters/${encodeURIComponent(name)}/backups`, body);
     clearError();
     followJob(r.job, 'backup', async () => {
       $('#backup').disabled = false;

@@ -107,16 +107,17 @@ catalog_policy_insert(PGconn *meta, const CatalogPolicyNew *n, json_object **row
 int
 catalog_policy_update(PGconn *meta, const char *id, const CatalogPolicyChange *ch, json_object **row, Error *err)
 {
-    const char *p[8] = {id, ch->enabled, ch->set_schedule ? "t" : "f", ch->period_seconds, ch->daily_window,
-                        ch->set_retention ? "t" : "f", ch->keep_last, ch->keep_days};
+    const char *p[9] = {id, ch->enabled, ch->set_schedule ? "t" : "f", ch->period_seconds, ch->daily_window,
+                        ch->set_retention ? "t" : "f", ch->keep_last, ch->keep_days, ch->type};
     PGresult *r = catalog_exec(meta, "changing the policy", PGRES_TUPLES_OK,
                                "UPDATE strata.policies SET enabled = COALESCE($2::boolean, enabled), "
                                "period_seconds = CASE WHEN $3::boolean THEN $4::integer ELSE period_seconds END, "
                                "daily_window = CASE WHEN $3::boolean THEN $5 ELSE daily_window END, "
                                "keep_last = CASE WHEN $6::boolean THEN $7::integer ELSE keep_last END, "
-                               "keep_days = CASE WHEN $6::boolean THEN $8::integer ELSE keep_days END "
+                               "keep_days = CASE WHEN $6::boolean THEN $8::integer ELSE keep_days END, "
+                               "type = COALESCE($9, type) "
                                "WHERE id = $1 RETURNING " POLICY_COLUMNS,
-                               8, p, err);
+                               9, p, err);
     if (!r)
         return -1;
     *row = PQntuples(r) ? policy_row(r, 0) : NULL;

@@ -25,6 +25,7 @@ typedef struct CatalogPolicyNew
 typedef struct CatalogPolicyChange
 {
     const char *enabled; /* "true", "false" or NULL */
+    const char *type;    /* "full", "incr", "diff" or NULL (unchanged) */
     bool set_schedule, set_retention;
     const char *period_seconds, *daily_window, *keep_last, *keep_days;
 } CatalogPolicyChange;

@@ -235,7 +235,7 @@ policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out
     long n;
     if (policy_id(id, &n, out) != 0)
         return;
-    static const char *const known[] = {"enabled", "period_seconds", "window", "keep_last", "keep_days", NULL};
+    static const char *const known[] = {"enabled", "type", "period_seconds", "window", "keep_last", "keep_days", NULL};
     bool any = false;
     json_object_object_foreach(body, key, val)
     {
@@ -245,8 +245,8 @@ policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out
             ok = ok || !strcmp(known[i], key);
         if (!ok)
         {
-            http_error(out, 400, "unknown member \"%s\" (a policy's enabled, period_seconds or window, keep_last or "
-                                "keep_days can be changed)", key);
+            http_error(out, 400, "unknown member \"%s\" (a policy's enabled, type, period_seconds or window, "
+                                "keep_last or keep_days can be changed)", key);
             return;
         }
         any = true;
@@ -257,20 +257,23 @@ policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out
         http_error(out, 400, "\"enabled\" must be true or false");
         return;
     }
-    const char *window;
+    const char *window, *type;
     long period = 0, keep_last = 0, keep_days = 0;
     bool has_period, has_last, has_days;
-    if (body_str(body, "window", &window, out) ||
+    if (body_str(body, "window", &window, out) || body_str(body, "type", &type, out) ||
         body_int(body, "period_seconds", 1, PERIOD_MAX, &period, &has_period, out) ||
         body_int(body, "keep_last", 1, 100000, &keep_last, &has_last, out) ||
         body_int(body, "keep_days", 1, 36500, &keep_days, &has_days, out))
         return;
     Error err;
     int ws, we;
+    BackupType btype;
     bool retention = json_object_object_get_ex(body, "keep_last", NULL) ||
                      json_object_object_get_ex(body, "keep_days", NULL);
     if (!any)
-        http_error(out, 400, "nothing to change: give enabled, period_seconds or window, keep_last or keep_days");
+        http_error(out, 400, "nothing to change: give enabled, type, period_seconds or window, keep_last or keep_days");
+    else if (type && backup_type_parse(type, &btype, &err) != 0)
+        http_error(out, 400, "\"type\": '%s' is not a backup type (full, incr or diff)", type);
     else if (has_period && window)
         http_error(out, 400, "the schedule: give \"period_seconds\" or \"window\", not both");
     else if (window && policy_window_parse(window, &ws, &we, &err) != 0)
@@ -289,6 +292,7 @@ policy_api_patch(Manager *m, const char *id, json_object *body, ApiResponse *out
     snprintf(kd, sizeof(kd), "%ld", keep_days);
     bool schedule = has_period || window;
     CatalogPolicyChange ch = {.enabled = ev ? (json_object_get_boolean(ev) ? "true" : "false") : NULL,
+                              .type = type ? backup_type_name(btype) : NULL,
                               .set_schedule = schedule, .period_seconds = has_period ? ps : NULL,
                               .daily_window = window, .set_retention = retention,
                               .keep_last = has_last ? kl : NULL, .keep_days = has_days ? kd : NULL};

@@ -171,7 +171,8 @@ async function main() {
     // backup while the test runs.
     const h = (new Date().getUTCHours() + 3) % 24;
     const win = `${String(h).padStart(2, '0')}:00-${String((h + 1) % 24).padStart(2, '0')}:00`;
-    await step(`add a backup policy (daily ${win} UTC, keep the last 7), pause and resume it`, async () => {
+    await step(`add an incremental backup policy (daily ${win} UTC, keep the last 7), pause and resume it`, async () => {
+      await page.selectOption('#policy-type', 'incr');
       await page.selectOption('#policy-when', 'window');
       await page.fill('#policy-window', 'nightly');
       await page.click('#policy-add');
@@ -184,7 +185,7 @@ async function main() {
       const row = page.locator('#policies tbody tr[data-policy]').first();
       await row.waitFor({ timeout: 10000 });
       const text = await row.textContent();
-      for (const want of [`daily ${win} UTC`, 'keep the last 7', 'active', 'never']) {
+      for (const want of ['incremental', `daily ${win} UTC`, 'keep the last 7', 'active', 'never']) {
         if (!text.includes(want)) throw new Error(`policy row '${text}' lacks '${want}'`);
       }
       if (await page.locator('#error').isVisible()) throw new Error('the earlier error is still shown');
@@ -195,24 +196,28 @@ async function main() {
       await page.locator('#policies tbody tr[data-policy] td', { hasText: 'active' }).waitFor({ timeout: 10000 });
       const api1 = await api('GET', `/api/v1/clusters/${CLUSTER}/policies`);
       const p = api1.policies[0];
-      if (api1.policies.length !== 1 || p.window !== win || p.keep_last !== 7 || !p.enabled) {
+      if (api1.policies.length !== 1 || p.window !== win || p.keep_last !== 7 || !p.enabled || p.type !== 'incr') {
         throw new Error(`the API has ${JSON.stringify(api1.policies)}`);
       }
     });
 
     const win2 = `${String((h + 1) % 24).padStart(2, '0')}:30-${String((h + 2) % 24).padStart(2, '0')}:00`;
-    await step(`edit the policy: daily ${win2} UTC, keep 14 days`, async () => {
+    await step(`edit the policy: differential, daily ${win2} UTC, keep 14 days`, async () => {
       await page.click('#policies button.policy-edit');
       const label = await page.locator('#policy-add').textContent();
       if (!label.startsWith('Save policy')) throw new Error(`the form's button says '${label}'`);
       if ((await page.inputValue('#policy-window')) !== win) throw new Error('the form does not hold the policy');
+      if ((await page.inputValue('#policy-type')) !== 'incr') throw new Error('the form does not hold the policy\'s type');
+      await page.selectOption('#policy-type', 'diff');
       await page.fill('#policy-window', win2);
       await page.selectOption('#policy-keep', 'keep_days');
       await page.fill('#policy-keep-n', '14');
       await page.click('#policy-add');
       await page.locator('#policies tbody tr[data-policy]', { hasText: `daily ${win2} UTC` }).waitFor({ timeout: 10000 });
       const text = await page.locator('#policies tbody tr[data-policy]').first().textContent();
-      if (!text.includes('keep 14 days') || !text.includes('active')) throw new Error(`edited row '${text}'`);
+      if (!text.includes('keep 14 days') || !text.includes('active') || !text.includes('differential')) {
+        throw new Error(`edited row '${text}'`);
+      }
       if ((await page.locator('#policies tbody tr[data-policy]').count()) !== 1) throw new Error('edit added a policy');
       if ((await page.locator('#policy-add').textContent()) !== 'Add policy') throw new Error('the form stays in edit mode');
       await screenshot('policy-edited');
@@ -278,6 +283,29 @@ async function main() {
       await page.locator('#backups tbody tr[data-backup]', { hasText: 'shard shard1' }).waitFor({ timeout: 20000 });
       await page.selectOption('#backup-scope', '');
       await screenshot('shard-backup');
+    });
+
+    await step('an incremental backup of the cluster: listed as one, its node backups built on the full one', async () => {
+      const full = await page.locator('#backups tbody tr[data-backup]', { hasText: 'full' }).last().getAttribute('data-backup');
+      await page.selectOption('#backup-type', 'incr');
+      await page.click('#backup');
+      await page.locator('#job-state', { hasText: 'queued' }).or(page.locator('#job-state', { hasText: 'running' }))
+        .waitFor({ timeout: 10000 });
+      await jobEnds('backup', 600000);
+      await page.selectOption('#backup-type', 'full');
+      const row = page.locator('#backups tbody tr[data-backup]', { hasText: 'incremental' }).first();
+      await row.waitFor({ timeout: 20000 });
+      await row.locator('button.backup-more').click();
+      const id = await row.getAttribute('data-backup');
+      const nodes = page.locator(`#backups tr.backup-nodes[data-of="${id}"] table.nodes tbody tr`);
+      await nodes.first().waitFor({ timeout: 10000 });
+      const texts = await nodes.allTextContents();
+      if (!texts.some((t) => t.includes('incremental on '))) {
+        throw new Error(`no node backup of ${id} (after ${full}) is an incremental: ${JSON.stringify(texts)}`);
+      }
+      console.log(`# incremental backup ${id}: ${texts.join(' | ')}`);
+      await screenshot('backup-incremental');
+      await row.locator('button.backup-more').click();
     });
 
     // Two CPs after the backup widen the window past its first second, so
