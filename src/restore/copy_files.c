@@ -16,6 +16,7 @@
 #include "common/workers.h"
 #include "pg/page_checksum.h"
 #include "restore/restore_ranges.h"
+#include "storage/commit_queue.h"
 
 #define READ_BUFFER (512 * 1024)
 #define PG_CONTROL "global/pg_control"
@@ -30,7 +31,67 @@ typedef struct RestoreContext
     RateLimit rate;
     Progress progress;
     uint8_t **buffers;
+    CommitQueue *commits;     /* while the workers run: their files' syncs */
 } RestoreContext;
+
+/* ---- a written file, made durable behind the worker ---- */
+
+/* The commit queue's view of a restored file: its sync, close and times
+ * are done on the queue's thread while the worker writes the next one
+ * (a worker that synced each file itself spent most of a restore waiting
+ * for the disk). */
+typedef struct RestoredFile
+{
+    StorageWriter base;
+    int fd;
+    char *dest;
+    bool sync;
+    bool set_times;
+    int64_t mtime;
+} RestoredFile;
+
+/* Closes (after an fdatasync when asked) and sets the times; frees rf. */
+static int
+restored_file_finish(RestoredFile *rf, Error *err)
+{
+    int rc = 0;
+    if (rf->sync && fdatasync(rf->fd) != 0)
+        rc = error_errno(err, "cannot sync %s", rf->dest);
+    if (close(rf->fd) != 0 && rc == 0)
+        rc = error_errno(err, "cannot write %s", rf->dest);
+    if (rc == 0 && rf->set_times)
+    {
+        struct timeval tv[2] = {{(time_t) rf->mtime, 0}, {(time_t) rf->mtime, 0}};
+        utimes(rf->dest, tv);
+    }
+    free(rf->dest);
+    free(rf);
+    return rc;
+}
+
+static int
+restored_file_write(StorageWriter *w, const void *buf, size_t len, Error *err)
+{
+    (void) w, (void) buf, (void) len;
+    return error_set(err, "a restored file is written before it is handed over");
+}
+
+static int
+restored_file_commit(StorageWriter *w, Error *err)
+{
+    return restored_file_finish((RestoredFile *) w, err);
+}
+
+static void
+restored_file_abort(StorageWriter *w)
+{
+    RestoredFile *rf = (RestoredFile *) w;
+    close(rf->fd);
+    free(rf->dest);
+    free(rf);
+}
+
+static const StorageWriterOps restored_file_ops = {restored_file_write, restored_file_commit, restored_file_abort};
 
 /* ---- a terminal stage writing 8 KiB blocks at their places ---- */
 
@@ -233,6 +294,8 @@ restore_file(void *ctx, size_t item, int worker, Error *err)
     RestoreContext *rx = ctx;
     const RestoreItem *it = &rx->items[item];
     const ManifestFile *f = &rx->m->files[it->file];
+    if (rx->commits && commit_queue_failed(rx->commits))
+        return commit_queue_drain(rx->commits, err);   /* its error */
     char *dest = xprintf("%s/%s", rx->opt->target_dir, f->path);
     int rc = 0;
     int fd = restore_item_open(dest, f->mode, it->range, err);
@@ -244,18 +307,26 @@ restore_file(void *ctx, size_t item, int worker, Error *err)
                                         err);
     if (fd >= 0)
     {
-        /* Durable file by file, in the worker that wrote it: a restore must
-         * not make the whole host's filesystem flush (syncfs) on its behalf. */
-        if (rc == 0 && f->size > 0 && fdatasync(fd) != 0)
-            rc = error_errno(err, "cannot sync %s", dest);
-        if (close(fd) != 0 && rc == 0)
-            rc = error_errno(err, "cannot write %s", dest);
-        crash_point("restore-file");
-        if (rc == 0 && !it->range)   /* a split file's: restore_ranges_finish */
+        /* Durable file by file (a restore must not make the whole host's
+         * filesystem flush, syncfs, on its behalf), behind the worker. */
+        RestoredFile *rf = xcalloc(1, sizeof(*rf));
+        rf->base.ops = &restored_file_ops;
+        rf->fd = fd;
+        rf->dest = dest;
+        rf->sync = f->size > 0;
+        rf->set_times = !it->range;   /* a split file's: restore_ranges_finish */
+        rf->mtime = f->mtime;
+        if (rc != 0)
+            restored_file_abort(&rf->base);
+        else if (rx->commits)
+            commit_queue_push(rx->commits, &rf->base, f->path);
+        else
         {
-            struct timeval tv[2] = {{(time_t) f->mtime, 0}, {(time_t) f->mtime, 0}};
-            utimes(dest, tv);
+            rc = restored_file_finish(rf, err);
+            if (rc == 0)
+                crash_point("restore-file");
         }
+        return rc;
     }
     free(dest);
     return rc;
@@ -293,7 +364,18 @@ restore_files(Pool *pool, const RestoreOptions *o, const BackupChain *chain, Err
     if (control)
         n--;
     progress_start(&rx.progress, "restore", m->size, o->co.quiet);
+    /* Every file is synced before the ranges are finished and, last,
+     * pg_control is written. */
+    rx.commits = commit_queue_new(o->jobs, 2 * (size_t) o->jobs, "restore-file");
     int rc = workers_run(o->jobs, n, restore_file, &rx, err);
+    Error sync_err;
+    if (commit_queue_drain(rx.commits, &sync_err) != 0 && rc == 0)
+    {
+        *err = sync_err;
+        rc = -1;
+    }
+    commit_queue_free(rx.commits);
+    rx.commits = NULL;
     if (rc == 0)
         rc = restore_ranges_finish(o->target_dir, m, err);
     if (rc == 0 && control)
