@@ -532,8 +532,14 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         rc = node_info_ensure(pool, o->co.node, &ni, err);
 
     double t0 = now_seconds();
+    const char *primary = o->primary_conn ? o->primary_conn : in.primary_conninfo;
+    /* An incremental's parent, chosen before the start: from a standby the
+     * start depends on whether the primary checkpointed since it. */
+    IncrState incr = {0};
+    if (rc == 0 && o->type != BACKUP_TYPE_FULL)
+        rc = incr_choose_parent(pool, o, &incr, err);
     if (rc == 0 && o->type != BACKUP_TYPE_FULL && in.in_recovery)
-        rc = incr_advance_standby_start(pool, o, conn, o->primary_conn ? o->primary_conn : in.primary_conninfo, err);
+        incr_advance_standby_start(o, &incr, conn, primary);
     /* 1. Start. Non-exclusive: if we die, the session ends and the server
      * forgets the backup; nothing to clean up on the instance. Nothing is
      * written to the pool before the lease (below). */
@@ -555,11 +561,9 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
         }
     }
     /* An incremental: what changed since its parent, or why a full. */
-    IncrState incr = {0};
     if (rc == 0 && o->type != BACKUP_TYPE_FULL)
     {
-        rc = incr_prepare(pool, o, conn, m.start_lsn, in.in_recovery, o->primary_conn ? o->primary_conn : in.primary_conninfo,
-                          &incr, err);
+        rc = incr_prepare(pool, o, conn, m.start_lsn, in.in_recovery, primary, &incr, err);
         if (rc == 0 && !incr.active)
         {
             log_warn("taking a full backup instead of a%s %s one: %s", o->type == BACKUP_TYPE_INCR ? "n" : "",
@@ -647,13 +651,7 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
          * on reading and compressing; all are committed before the stop. */
         cx.commits = commit_queue_new(o->jobs, 2 * (size_t) o->jobs, "backup-file");
         rc = workers_run_niced(o->jobs, o->nice, nitems, copy_item, &cx, err);
-        Error commit_err;
-        if (commit_queue_drain(cx.commits, &commit_err) != 0 && rc == 0)
-        {
-            *err = commit_err;
-            rc = -1;
-        }
-        commit_queue_free(cx.commits);
+        rc = commit_queue_close(cx.commits, rc, err);
         cx.commits = NULL;
         progress_finish(&cx.progress);
         log_detail("backup %s: files copied %.2f s after the start", id, now_seconds() - t0);
@@ -693,7 +691,7 @@ backup_node(const BackupOptions *o, Manifest *out, Error *err)
             PQclear(r);
         }
         m.stop_time = (int64_t) time(NULL);
-        primary_conninfo = xstrdup(o->primary_conn ? o->primary_conn : in.primary_conninfo);
+        primary_conninfo = xstrdup(primary);
     }
     /* 4. WAL. */
     if (rc == 0)

@@ -177,42 +177,35 @@ checkpoint_primary(PGconn *primary, PGconn *standby, Lsn redo, Lsn parent_start,
 }
 
 int
-incr_advance_standby_start(Pool *pool, const BackupOptions *o, PGconn *standby, const char *primary_conninfo,
-                           Error *err)
+incr_choose_parent(Pool *pool, const BackupOptions *o, IncrState *st, Error *err)
 {
-    IncrState st;
-    memset(&st, 0, sizeof(st));
-    bool found;
-    if (choose_parent(pool, o, &st, &found, err) != 0)
-        return -1;
-    Lsn parent_start = st.parent.start_lsn;
-    char parent[64];
-    snprintf(parent, sizeof(parent), "%s", found ? st.parent.id : "");
-    incr_state_free(&st);
-    if (!found || !primary_conninfo)
-        return 0;   /* a full anyway, or no primary to ask: incr_prepare says why */
+    memset(st, 0, sizeof(*st));
+    return choose_parent(pool, o, st, &st->parent_found, err);
+}
+
+void
+incr_advance_standby_start(const BackupOptions *o, const IncrState *st, PGconn *standby, const char *primary_conninfo)
+{
+    if (!st->parent_found || !primary_conninfo)
+        return;   /* a full anyway, or no primary to ask: incr_prepare says why */
+    const Manifest *p = &st->parent;
     Error perr;
     PGconn *primary = pg_connect_within(primary_conninfo, "primary", 10000, &perr);
     Lsn redo = 0;
     int rc = primary ? primary_checkpoint_lsn(primary, "redo_lsn", &redo, &perr) : -1;
-    if (rc == 0 && redo <= parent_start)
-        rc = checkpoint_primary(primary, standby, redo, parent_start, parent,
+    if (rc == 0 && redo <= p->start_lsn)
+        rc = checkpoint_primary(primary, standby, redo, p->start_lsn, p->id,
                                 o->archive_timeout > 0 ? o->archive_timeout : 60, &perr);
     PQfinish(primary);
     if (rc != 0)
-        log_warn("%s: the backup may start where its parent %s did, and then is a full one", perr.msg, parent);
-    return 0;
+        log_warn("%s: the backup may start where its parent %s did, and then is a full one", perr.msg, p->id);
 }
 
 int
 incr_prepare(Pool *pool, const BackupOptions *o, PGconn *conn, Lsn start_lsn, bool from_standby,
              const char *primary_conninfo, IncrState *st, Error *err)
 {
-    memset(st, 0, sizeof(*st));
-    bool found;
-    if (choose_parent(pool, o, st, &found, err) != 0)
-        return -1;
-    if (!found)
+    if (!st->parent_found)
     {
         if (o->parent)
             fallback(st, "the parent asked for, %s, is not a complete %sbackup of node %s", o->parent,

@@ -368,13 +368,7 @@ restore_files(Pool *pool, const RestoreOptions *o, const BackupChain *chain, Err
      * pg_control is written. */
     rx.commits = commit_queue_new(o->jobs, 2 * (size_t) o->jobs, "restore-file");
     int rc = workers_run(o->jobs, n, restore_file, &rx, err);
-    Error sync_err;
-    if (commit_queue_drain(rx.commits, &sync_err) != 0 && rc == 0)
-    {
-        *err = sync_err;
-        rc = -1;
-    }
-    commit_queue_free(rx.commits);
+    rc = commit_queue_close(rx.commits, rc, err);
     rx.commits = NULL;
     if (rc == 0)
         rc = restore_ranges_finish(o->target_dir, m, err);

@@ -160,3 +160,16 @@ commit_queue_free(CommitQueue *q)
     free(q->ring);
     free(q);
 }
+
+int
+commit_queue_close(CommitQueue *q, int rc, Error *err)
+{
+    Error commit_err;
+    if (commit_queue_drain(q, &commit_err) != 0 && rc == 0)
+    {
+        *err = commit_err;
+        rc = -1;
+    }
+    commit_queue_free(q);
+    return rc;
+}

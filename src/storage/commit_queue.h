@@ -33,5 +33,9 @@ bool commit_queue_failed(CommitQueue *q);
 int commit_queue_drain(CommitQueue *q, Error *err);
 /* Drains, stops the threads and frees; NULL is allowed. */
 void commit_queue_free(CommitQueue *q);
+/* For the end of the work the queue served, whose result is rc: drains and
+ * frees q, and returns rc, or -1 with the first failed commit's error in
+ * err when rc was 0 (an earlier error stays the one reported). */
+int commit_queue_close(CommitQueue *q, int rc, Error *err);
 
 #endif
